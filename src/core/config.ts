@@ -1,0 +1,364 @@
+/**
+ * One config type, resolved once at the boundary.
+ *
+ *   UserConfig (partial, from a preset + JSON file + flags) -> resolveConfig() -> ResolvedConfig (frozen)
+ *
+ * `model` holds everything needed to rebuild G and D; it is saved with the weights.
+ */
+import { ForgerError } from './errors.ts';
+
+export type NoiseDist = 'normal' | 'uniform';
+export type LossName = 'minimax' | 'non-saturating';
+export type Arch = 'mlp' | 'dcgan';
+export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
+export type HiddenActivation = 'relu' | 'leaky-relu';
+export type InitName = 'glorot' | 'dcgan';
+export type BackendName = 'auto' | 'wasm' | 'cpu';
+export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
+
+export interface ModelConfig {
+  /** Network family for both G and D. */
+  arch: Arch;
+  /** Size of the noise vector z. @default 100 */
+  latentDim: number;
+  /** Distribution of z: N(0,1) or U(-1,1). @default 'normal' */
+  noise: NoiseDist;
+  /** Shape of one sample: [height, width, channels] for images, [2] for 2D points. */
+  dataShape: number[];
+  /** G's last activation; it fixes the data range: tanh [-1,1], sigmoid [0,1], linear (points). */
+  output: OutputActivation;
+  /** mlp: hidden widths of G. dcgan: channels after the dense layer and after each transposed conv but the last. */
+  gWidths: number[];
+  /** mlp: hidden widths of D. dcgan: channels of each strided conv. */
+  dWidths: number[];
+  /** Batch norm in G (after the dense layer and each inner transposed conv). @default true for dcgan */
+  gBatchNorm: boolean;
+  /** Batch norm in D (on every conv but the first). @default true for dcgan */
+  dBatchNorm: boolean;
+  /** Hidden activation of G. @default 'relu' */
+  gActivation: HiddenActivation;
+  /** Slope of LeakyReLU where used. @default 0.2 */
+  leak: number;
+  /** Dropout rate after D's hidden layers (0 = none). @default 0 */
+  dropout: number;
+  /** dcgan: spatial size of G's first feature map (after the dense layer). @default 4 */
+  baseSize: number;
+  /** dcgan: kernel, stride and padding of every (transposed) conv, PyTorch convention. @default 4, 2, 1 */
+  kernelSize: number;
+  stride: number;
+  padding: number;
+  /** Weight init: glorot (Keras default) or dcgan (N(0, 0.02)). */
+  init: InitName;
+}
+
+export interface TrainConfig {
+  loss: LossName;
+  batchSize: number;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  /** D updates per G update. @default 1 */
+  dSteps: number;
+  /** Total G steps. Resolved from `epochs` when that is given. */
+  steps: number;
+  /** Epochs over a finite dataset (null: use `steps`). */
+  epochs: number | null;
+  /** Write a sample grid every N steps. */
+  sampleEvery: number;
+  /** Write a checkpoint every N steps (and at the end, and on Ctrl-C). */
+  checkpointEvery: number;
+  /** Print a log line every N steps when not on a terminal. */
+  logEvery: number;
+  /** Keep this many most recent checkpoints. @default 3 */
+  keepCheckpoints: number;
+  /** Images in the fixed-noise progress grid. @default 64 */
+  gridSize: number;
+}
+
+export interface DataConfig {
+  source: DataSource;
+  /** Folder or IDX file; null for the built-in default place. */
+  path: string | null;
+  /** Use only the first N samples (null: all). */
+  limit: number | null;
+}
+
+export interface ResolvedConfig {
+  preset: string;
+  seed: number;
+  backend: BackendName;
+  /** The run directory (null: runs/<preset>-<n>, chosen by the CLI). */
+  out: string | null;
+  data: DataConfig;
+  model: ModelConfig;
+  train: TrainConfig;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | (null extends T[K] ? null : never) : T[K] };
+export type UserConfig = DeepPartial<ResolvedConfig>;
+
+/** Defaults live here, once; presets override parts of them. */
+export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
+  seed: 42,
+  backend: 'auto',
+  out: null,
+  data: { source: 'mnist', path: null, limit: null },
+  model: {
+    arch: 'dcgan',
+    latentDim: 100,
+    noise: 'normal',
+    dataShape: [28, 28, 1],
+    output: 'tanh',
+    gWidths: [128, 64],
+    dWidths: [64, 128],
+    gBatchNorm: true,
+    dBatchNorm: true,
+    gActivation: 'relu',
+    leak: 0.2,
+    dropout: 0,
+    baseSize: 7,
+    kernelSize: 4,
+    stride: 2,
+    padding: 1,
+    init: 'dcgan',
+  },
+  train: {
+    loss: 'non-saturating',
+    batchSize: 64,
+    lrG: 2e-4,
+    lrD: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    dSteps: 1,
+    steps: 2000,
+    epochs: null,
+    sampleEvery: 100,
+    checkpointEvery: 500,
+    logEvery: 50,
+    keepCheckpoints: 3,
+    gridSize: 64,
+  },
+};
+
+export interface Preset {
+  description: string;
+  config: UserConfig;
+}
+
+const mlpImage = (shape: number[]): UserConfig['model'] => ({
+  arch: 'mlp',
+  dataShape: shape,
+  gActivation: 'leaky-relu',
+  gBatchNorm: false,
+  dBatchNorm: false,
+  init: 'glorot',
+});
+
+const toy = (source: DataSource, steps: number): UserConfig => ({
+  data: { source },
+  model: {
+    arch: 'mlp',
+    latentDim: 8,
+    dataShape: [2],
+    output: 'linear',
+    gWidths: [128, 128, 128],
+    dWidths: [128, 128, 128],
+    gBatchNorm: false,
+    dBatchNorm: false,
+    gActivation: 'relu',
+    init: 'glorot',
+  },
+  train: { batchSize: 256, lrG: 1e-3, lrD: 1e-3, beta1: 0.5, steps, sampleEvery: 250, checkpointEvery: 1000, logEvery: 100, gridSize: 1000 },
+});
+
+/** Presets are data: each is a partial config laid over DEFAULTS. */
+export const PRESETS: Record<string, Preset> = {
+  'mnist-mlp': {
+    description: 'fully connected GAN on MNIST (seed 002): G z100-256-1024-784 sigmoid, D 784-1024-512-1 dropout 0.3',
+    config: {
+      data: { source: 'mnist' },
+      model: { ...mlpImage([28, 28, 1]), output: 'sigmoid', gWidths: [256, 1024], dWidths: [1024, 512], dropout: 0.3 },
+      train: { steps: 5000, sampleEvery: 250, checkpointEvery: 1000 },
+    },
+  },
+  'mnist-dcgan': {
+    description: 'DCGAN on MNIST at 28x28: dense 7x7x128, transposed convs with BN+ReLU, tanh; strided conv D',
+    config: { data: { source: 'mnist' }, train: { steps: 1500 } },
+  },
+  'fashion-dcgan': {
+    description: 'DCGAN on Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist, or --data)',
+    config: { data: { source: 'fashion' }, train: { steps: 3000 } },
+  },
+  'folder-dcgan64': {
+    description: 'the 64x64 RGB DCGAN of seed 000 on a folder of PNG/JPEG images (--data DIR)',
+    config: {
+      data: { source: 'folder' },
+      model: { dataShape: [64, 64, 3], baseSize: 4, gWidths: [512, 256, 128, 64], dWidths: [64, 128, 256, 512] },
+      train: { steps: 5000, sampleEvery: 200, checkpointEvery: 500 },
+    },
+  },
+  'toy-spiral': { description: '2D spiral (seed 002), MLP G and D', config: toy('spiral', 4000) },
+  'toy-ring8': { description: '8 Gaussians on a circle of radius 1, std 0.01', config: toy('ring8', 4000) },
+  'toy-grid25': { description: '5x5 grid of Gaussians at {-4,-2,0,2,4}^2, std 0.05', config: toy('grid25', 6000) },
+  'circles-3x3': {
+    description: "seed 004's 3x3 grayscale circles: bright ring, dark centre and corners",
+    config: {
+      data: { source: 'circles' },
+      model: { ...mlpImage([3, 3, 1]), latentDim: 4, output: 'sigmoid', gWidths: [32, 32], dWidths: [32, 32] },
+      train: { batchSize: 64, lrG: 1e-3, lrD: 1e-3, steps: 1500, sampleEvery: 100, checkpointEvery: 500, logEvery: 100 },
+    },
+  },
+};
+
+export const DEFAULT_PRESET = 'mnist-dcgan';
+
+/** Number of samples in a finite dataset, known only once it is loaded; null for endless toy data. */
+export type DatasetSize = number | null;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Lay `over` on `base`: objects merge, everything else (arrays too) replaces. */
+export function mergeConfig<T>(base: T, over: DeepPartial<T> | undefined): T {
+  if (over === undefined) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? mergeConfig(b, v) : v;
+  }
+  return out as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+const ENUMS = {
+  'model.arch': ['mlp', 'dcgan'],
+  'model.noise': ['normal', 'uniform'],
+  'model.output': ['tanh', 'sigmoid', 'linear'],
+  'model.gActivation': ['relu', 'leaky-relu'],
+  'model.init': ['glorot', 'dcgan'],
+  'train.loss': ['minimax', 'non-saturating'],
+  backend: ['auto', 'wasm', 'cpu'],
+  'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
+} as const;
+
+function fail(key: string, value: unknown, allowed: string): never {
+  throw new ForgerError('E_CONFIG', `${key} ${JSON.stringify(value)} is invalid; ${allowed}`);
+}
+
+function checkInt(key: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(key, v, max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}` : `expected an integer in [${min}, ${max}]`);
+  }
+}
+
+function checkNum(key: string, v: unknown, min: number, max: number, openMin = false): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (openMin && v === min)) {
+    fail(key, v, `expected a number in ${openMin ? '(' : '['}${min}, ${max}]`);
+  }
+}
+
+function checkIntList(key: string, v: unknown, minLen: number): void {
+  if (!Array.isArray(v) || v.length < minLen || v.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 1)) {
+    fail(key, v, `expected a list of at least ${minLen} positive integers, e.g. 256,1024`);
+  }
+}
+
+/** Reject keys that are not part of the config (typos in JSON files). */
+function checkKeys(path: string, user: unknown, ref: unknown): void {
+  if (!isObject(user) || !isObject(ref)) return;
+  for (const k of Object.keys(user)) {
+    if (!(k in ref)) {
+      throw new ForgerError('E_CONFIG', `unknown config key ${path ? `${path}.` : ''}${k}; known: ${Object.keys(ref).join(', ')}`);
+    }
+    checkKeys(path ? `${path}.${k}` : k, user[k], ref[k]);
+  }
+}
+
+/** Validate a complete config; throws ForgerError('E_CONFIG') naming the key, the value and what is allowed. */
+export function validateConfig(c: ResolvedConfig): void {
+  for (const [key, allowed] of Object.entries(ENUMS)) {
+    const v = key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
+    if (!(allowed as readonly string[]).includes(v as string)) fail(key, v, `use one of ${allowed.join(', ')}`);
+  }
+  const m = c.model;
+  const t = c.train;
+  checkInt('seed', c.seed, 0, 2 ** 32 - 1);
+  checkInt('model.latentDim', m.latentDim, 1, 100000);
+  checkIntList('model.dataShape', m.dataShape, 1);
+  if (m.dataShape.length !== 1 && m.dataShape.length !== 3) fail('model.dataShape', m.dataShape, 'use [h, w, c] for images or [d] for points');
+  if (m.dataShape.length === 3 && ![1, 3].includes(m.dataShape[2]!)) fail('channels', m.dataShape[2], 'use 1 (grayscale) or 3 (RGB)');
+  if (m.dataShape.length === 3 && m.dataShape[0] !== m.dataShape[1]) fail('model.dataShape', m.dataShape, 'images must be square');
+  if (m.arch === 'dcgan' && m.dataShape.length !== 3) fail('model.arch', m.arch, 'dcgan needs image data; use mlp for points');
+  checkIntList('model.gWidths', m.gWidths, m.arch === 'dcgan' ? 1 : 0);
+  checkIntList('model.dWidths', m.dWidths, m.arch === 'dcgan' ? 1 : 0);
+  checkNum('model.leak', m.leak, 0, 1);
+  checkNum('model.dropout', m.dropout, 0, 0.95);
+  checkInt('model.baseSize', m.baseSize, 1, 1024);
+  checkInt('model.kernelSize', m.kernelSize, 1, 15);
+  checkInt('model.stride', m.stride, 1, 8);
+  checkInt('model.padding', m.padding, 0, 15);
+  checkInt('train.batchSize', t.batchSize, 1, 65536);
+  checkNum('train.lrG', t.lrG, 0, 10, true);
+  checkNum('train.lrD', t.lrD, 0, 10, true);
+  checkNum('train.beta1', t.beta1, 0, 0.9999);
+  checkNum('train.beta2', t.beta2, 0, 0.99999);
+  checkInt('train.dSteps', t.dSteps, 1, 100);
+  checkInt('train.steps', t.steps, 1);
+  if (t.epochs !== null) checkNum('train.epochs', t.epochs, 0, 1e6, true);
+  checkInt('train.sampleEvery', t.sampleEvery, 1);
+  checkInt('train.checkpointEvery', t.checkpointEvery, 1);
+  checkInt('train.logEvery', t.logEvery, 1);
+  checkInt('train.keepCheckpoints', t.keepCheckpoints, 1);
+  checkInt('train.gridSize', t.gridSize, 1, 10000);
+  if (c.data.limit !== null) checkInt('data.limit', c.data.limit, 1);
+  const pointData = ['spiral', 'ring8', 'grid25'].includes(c.data.source);
+  if (pointData !== (m.dataShape.length === 1)) {
+    fail('model.dataShape', m.dataShape, `data source ${c.data.source} has ${pointData ? '2D points; use [2]' : 'images; use [h, w, c]'}`);
+  }
+  if (pointData && m.dataShape[0] !== 2) fail('model.dataShape', m.dataShape, 'toy data is 2D; use [2]');
+}
+
+/** preset -> DEFAULTS + preset + user overrides -> validated, frozen config. */
+export function resolveConfig(user: UserConfig = {}, presetName = user.preset ?? DEFAULT_PRESET): ResolvedConfig {
+  const preset = PRESETS[presetName];
+  if (!preset) {
+    throw new ForgerError('E_CONFIG', `unknown preset "${presetName}"; use one of ${Object.keys(PRESETS).join(', ')}`);
+  }
+  checkKeys('', user, { ...DEFAULTS, preset: '' });
+  const base: ResolvedConfig = { preset: presetName, ...DEFAULTS };
+  const merged = mergeConfig(mergeConfig(base, preset.config), { ...user, preset: presetName });
+  // The arrays must not be shared with DEFAULTS or presets once frozen.
+  const resolved = JSON.parse(JSON.stringify(merged)) as ResolvedConfig;
+  validateConfig(resolved);
+  return deepFreeze(resolved);
+}
+
+/** Steps for `epochs` passes over `datasetSize` samples; fixes `train.steps` once the data is known. */
+export function resolveSteps(config: ResolvedConfig, datasetSize: DatasetSize): ResolvedConfig {
+  const { epochs, batchSize } = config.train;
+  if (epochs === null) return config;
+  if (datasetSize === null) {
+    throw new ForgerError('E_CONFIG', `epochs ${epochs} cannot be used with endless ${config.data.source} data; use --steps N`);
+  }
+  const steps = Math.max(1, Math.ceil((epochs * datasetSize) / batchSize));
+  return deepFreeze({ ...config, train: { ...config.train, steps } });
+}
+
+/** The data range fixed by G's output activation. */
+export function dataRange(model: ModelConfig): [number, number] | null {
+  return model.output === 'tanh' ? [-1, 1] : model.output === 'sigmoid' ? [0, 1] : null;
+}
+
+export function isImageModel(model: ModelConfig): boolean {
+  return model.dataShape.length === 3;
+}
