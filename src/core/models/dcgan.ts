@@ -1,0 +1,99 @@
+/**
+ * DCGAN (Radford et al. 2015; seeds 000 and 003).
+ *   G: z -> dense -> reshape [b, b, w0] -> transposed convs (BN + ReLU between) -> tanh image
+ *   D: image -> strided convs (LeakyReLU, BN on all but the first) -> flatten -> dense 1 (logit)
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config.ts';
+import { ForgerError } from '../errors.ts';
+import { convPlan, convTransposePlan, type ConvGeom } from './conv-arith.ts';
+import { makeInitializers } from './init.ts';
+import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
+
+function geometry(m: ModelConfig): ConvGeom {
+  return { kernel: m.kernelSize, stride: m.stride, padding: m.padding };
+}
+
+export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential {
+  const [size, , channels] = m.dataShape as [number, number, number];
+  const g = geometry(m);
+  const n = m.gWidths.length;
+  // Check the whole resolution ladder before building anything.
+  const plans = [];
+  let s = m.baseSize;
+  for (let i = 0; i < n; i++) {
+    const plan = convTransposePlan(`generator convT${i + 1}`, s, g);
+    plans.push(plan);
+    s = plan.out;
+  }
+  if (s !== size) {
+    const base = size / g.stride ** n;
+    const hint = Number.isInteger(base) && g.kernel - 2 * g.padding === g.stride ? `use --base-size ${base}` : 'change --base-size or --g-widths';
+    throw new ForgerError(
+      'E_SHAPE',
+      `imageSize ${size} cannot be reached by ${n} stride-${g.stride} transposed convs (k${g.kernel}, p${g.padding}) from ${m.baseSize}x${m.baseSize} (got ${s}); ${hint}`,
+    );
+  }
+  const init = makeInitializers(m.init, seed, 'init-g');
+  const w0 = m.gWidths[0]!;
+  const model = tf.sequential({ name: 'generator' });
+  // [latentDim] -> [b*b*w0] -> [b, b, w0]
+  model.add(tf.layers.dense({ inputShape: [m.latentDim], units: m.baseSize * m.baseSize * w0, kernelInitializer: init.kernel(), name: 'g_dense' }));
+  if (m.gBatchNorm) model.add(batchNorm('g_bn0'));
+  model.add(hiddenActivation(m.gActivation, m.leak, 'g_act0'));
+  model.add(tf.layers.reshape({ targetShape: [m.baseSize, m.baseSize, w0], name: 'g_reshape' }));
+  // Each step: [s, s, w_i] -> [s', s', w_{i+1}] (s' = (s - 1) stride - 2 pad + kernel); the last one -> [size, size, channels]
+  for (let i = 0; i < n; i++) {
+    const last = i === n - 1;
+    const plan = plans[i]!;
+    model.add(
+      tf.layers.conv2dTranspose({
+        filters: last ? channels : m.gWidths[i + 1]!,
+        kernelSize: g.kernel,
+        strides: g.stride,
+        padding: plan.tfPadding,
+        kernelInitializer: init.kernel(),
+        name: `g_convT${i + 1}`,
+      }),
+    );
+    if (plan.crop > 0) model.add(tf.layers.cropping2D({ cropping: plan.crop, name: `g_crop${i + 1}` }));
+    if (last) break;
+    if (m.gBatchNorm) model.add(batchNorm(`g_bn${i + 1}`));
+    model.add(hiddenActivation(m.gActivation, m.leak, `g_act${i + 1}`));
+  }
+  model.add(outputActivation(m.output, 'g_out'));
+  return model;
+}
+
+export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequential {
+  const [size, , channels] = m.dataShape as [number, number, number];
+  const g = geometry(m);
+  const init = makeInitializers(m.init, seed, 'init-d');
+  const model = tf.sequential({ name: 'discriminator' });
+  let s = size;
+  // Each step: [s, s, c] -> [floor((s + 2p - k) / stride) + 1, ..., w_i]
+  m.dWidths.forEach((width, i) => {
+    const plan = convPlan(`discriminator conv${i + 1}`, s, g);
+    const inputShape = i === 0 ? { inputShape: [size, size, channels] } : {};
+    if (plan.pad > 0) model.add(tf.layers.zeroPadding2d({ padding: plan.pad, name: `d_pad${i + 1}`, ...inputShape }));
+    model.add(
+      tf.layers.conv2d({
+        filters: width,
+        kernelSize: g.kernel,
+        strides: g.stride,
+        padding: plan.tfPadding,
+        kernelInitializer: init.kernel(),
+        name: `d_conv${i + 1}`,
+        ...(plan.pad > 0 ? {} : inputShape),
+      }),
+    );
+    if (m.dBatchNorm && i > 0) model.add(batchNorm(`d_bn${i + 1}`));
+    model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
+    if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
+    s = plan.out;
+  });
+  // [s, s, w_last] -> [s*s*w_last] -> [1] (a logit; sigmoid gives D(x))
+  model.add(tf.layers.flatten({ name: 'd_flatten' }));
+  model.add(tf.layers.dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit' }));
+  return model;
+}

@@ -1,0 +1,34 @@
+/** Build G and D from the model part of a config. */
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config.ts';
+import { buildDcganDiscriminator, buildDcganGenerator } from './dcgan.ts';
+import { buildMlpDiscriminator, buildMlpGenerator } from './mlp.ts';
+
+export interface GanModels {
+  generator: tf.LayersModel;
+  discriminator: tf.LayersModel;
+}
+
+export function buildGenerator(m: ModelConfig, seed: number): tf.LayersModel {
+  return m.arch === 'dcgan' ? buildDcganGenerator(m, seed) : buildMlpGenerator(m, seed);
+}
+
+export function buildDiscriminator(m: ModelConfig, seed: number): tf.LayersModel {
+  return m.arch === 'dcgan' ? buildDcganDiscriminator(m, seed) : buildMlpDiscriminator(m, seed);
+}
+
+/** Both networks; D is built first so a G shape error cannot leave half a pair alive. */
+export function buildModels(m: ModelConfig, seed: number): GanModels {
+  const discriminator = buildDiscriminator(m, seed);
+  try {
+    return { generator: buildGenerator(m, seed), discriminator };
+  } catch (e) {
+    discriminator.dispose();
+    throw e;
+  }
+}
+
+export function disposeModels(models: GanModels): void {
+  models.generator.dispose();
+  models.discriminator.dispose();
+}

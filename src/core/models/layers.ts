@@ -1,0 +1,16 @@
+/** Small layer factories shared by the architectures. Only stock TF.js layers, so models load anywhere. */
+import * as tf from '@tensorflow/tfjs';
+import type { HiddenActivation, OutputActivation } from '../config.ts';
+
+/** PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5) rather than Keras' 0.99 / 1e-3. */
+export function batchNorm(name: string): tf.layers.Layer {
+  return tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
+}
+
+export function hiddenActivation(kind: HiddenActivation, leak: number, name: string): tf.layers.Layer {
+  return kind === 'relu' ? tf.layers.reLU({ name }) : tf.layers.leakyReLU({ alpha: leak, name });
+}
+
+export function outputActivation(kind: OutputActivation, name: string): tf.layers.Layer {
+  return tf.layers.activation({ activation: kind, name });
+}

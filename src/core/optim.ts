@@ -1,0 +1,105 @@
+/**
+ * Adam (Kingma & Ba 2015) as PyTorch writes it:
+ *   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+ *   w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * The step count t is a plain number and the bias corrections are computed in
+ * float64, so a resumed run continues bit for bit (tf.train.adam keeps b^t as a
+ * float32 product and recomputes it differently after setWeights).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ForgerError } from './errors.ts';
+
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+export interface AdamOptions {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  /** @default 1e-8 */
+  epsilon?: number;
+}
+
+/** What a checkpoint stores: the step count and, per variable in varList order, m and v. */
+export interface AdamState {
+  step: number;
+  moments: { m: Float32Array; v: Float32Array; shape: number[] }[];
+}
+
+export class Adam extends tf.Optimizer {
+  static get className(): string {
+    return 'ForgerAdam';
+  }
+
+  readonly opts: Required<AdamOptions>;
+  step = 0;
+  private m: tf.Variable[] = [];
+  private v: tf.Variable[] = [];
+
+  constructor(opts: AdamOptions) {
+    super();
+    this.opts = { epsilon: 1e-8, ...opts };
+  }
+
+  override applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
+    const list = Array.isArray(grads) ? grads : Object.keys(grads).map((name) => ({ name, tensor: grads[name]! }));
+    this.step += 1;
+    const { learningRate: lr, beta1: b1, beta2: b2, epsilon } = this.opts;
+    const c1 = 1 - b1 ** this.step;
+    const c2 = Math.sqrt(1 - b2 ** this.step);
+    tf.tidy(() => {
+      list.forEach(({ name, tensor: g }, i) => {
+        const w = tf.engine().registeredVariables[name]!;
+        if (this.m[i] === undefined) {
+          this.m[i] = tf.variable(tf.zerosLike(w), false);
+          this.v[i] = tf.variable(tf.zerosLike(w), false);
+        }
+        const m = this.m[i]!;
+        const v = this.v[i]!;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        // w - (lr / c1) * m / (sqrt(v) / c2 + eps)
+        const denom = tf.add(tf.div(tf.sqrt(v), c2), epsilon);
+        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / c1)));
+      });
+    });
+  }
+
+  /** Snapshot of the state as plain arrays (async: reads tensors back). */
+  async getState(): Promise<AdamState> {
+    const moments = await Promise.all(
+      this.m.map(async (m, i) => ({ m: (await m.data()) as Float32Array, v: (await this.v[i]!.data()) as Float32Array, shape: m.shape })),
+    );
+    return { step: this.step, moments };
+  }
+
+  /** Restore a snapshot taken with getState() for the same variable list. */
+  setState(state: AdamState): void {
+    this.disposeMoments();
+    this.step = state.step;
+    this.m = state.moments.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.m, s.shape), false)));
+    this.v = state.moments.map((s) => tf.tidy(() => tf.variable(tf.tensor(s.v, s.shape), false)));
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    return [...this.m.map((t, i) => ({ name: `m${i}`, tensor: t })), ...this.v.map((t, i) => ({ name: `v${i}`, tensor: t }))];
+  }
+
+  override async setWeights(): Promise<void> {
+    throw new ForgerError('E_CHECKPOINT', 'Adam.setWeights is not supported; use Adam.setState');
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.opts };
+  }
+
+  private disposeMoments(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+    this.m = [];
+    this.v = [];
+  }
+
+  override dispose(): void {
+    this.disposeMoments();
+    super.dispose();
+  }
+}

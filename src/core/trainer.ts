@@ -1,0 +1,158 @@
+/**
+ * The visible training loop: a GanRun holds G, D, their optimizers, the data
+ * sampler and every random stream, so its whole state can be captured and
+ * restored (resume gives the same weights as an uninterrupted run).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ResolvedConfig } from './config.ts';
+import type { RealData, SamplerState } from './data.ts';
+import { ForgerError } from './errors.ts';
+import { buildModels, disposeModels } from './models/index.ts';
+import { sampleNoise } from './noise.ts';
+import { Adam, type AdamState } from './optim.ts';
+import { Rng, type RngState } from './rng.ts';
+import { generate } from './sample.ts';
+import { readMetrics, trainStep, type StepMetrics } from './train-step.ts';
+
+export interface HistoryRow extends StepMetrics {
+  step: number;
+  /** Real images per second over this step. */
+  imgPerSec: number;
+  /** Seconds of training so far (summed over resumed sessions). */
+  elapsed: number;
+}
+
+/** Everything but weights and optimizer moments, as plain JSON. */
+export interface RunState {
+  step: number;
+  rng: { noise: RngState; dropout: RngState };
+  data: SamplerState;
+  history: HistoryRow[];
+  elapsed: number;
+}
+
+export interface TrainCallbacks {
+  onStep?(row: HistoryRow, run: GanRun): void | Promise<void>;
+  /** Every sampleEvery steps and at the end: time for a progress grid (run.sampleFixed()). */
+  onSample?(step: number, run: GanRun): void | Promise<void>;
+  /** Every checkpointEvery steps, at the end, and when stopped early. */
+  onCheckpoint?(step: number, run: GanRun): void | Promise<void>;
+  /** Polled after every step; true stops after a final checkpoint. */
+  shouldStop?(): boolean;
+}
+
+export class GanRun {
+  readonly generator: tf.LayersModel;
+  readonly discriminator: tf.LayersModel;
+  readonly optG: Adam;
+  readonly optD: Adam;
+  step = 0;
+  history: HistoryRow[] = [];
+  elapsed = 0;
+  private readonly noiseRng: Rng;
+  private readonly dropoutRng: Rng;
+  /** The same noise for every progress grid, so grids are comparable across steps. */
+  readonly fixedNoise: Float32Array;
+
+  constructor(
+    readonly config: ResolvedConfig,
+    readonly data: RealData,
+  ) {
+    const { model, train, seed } = config;
+    const models = buildModels(model, seed);
+    this.generator = models.generator;
+    this.discriminator = models.discriminator;
+    this.optG = new Adam({ learningRate: train.lrG, beta1: train.beta1, beta2: train.beta2 });
+    this.optD = new Adam({ learningRate: train.lrD, beta1: train.beta1, beta2: train.beta2 });
+    this.noiseRng = new Rng(seed, 'noise');
+    this.dropoutRng = new Rng(seed, 'dropout');
+    this.fixedNoise = sampleNoise(train.gridSize, model.latentDim, model.noise, new Rng(seed, 'fixed-noise'));
+  }
+
+  /** One iteration: dSteps D updates and one G update. */
+  async trainOnce(): Promise<HistoryRow> {
+    const { model, train } = this.config;
+    const t0 = Date.now();
+    const reals: tf.Tensor[] = [];
+    const zs: tf.Tensor[] = [];
+    for (let k = 0; k < train.dSteps; k++) {
+      reals.push(this.data.batch(train.batchSize));
+      zs.push(tf.tensor2d(sampleNoise(train.batchSize, model.latentDim, model.noise, this.noiseRng), [train.batchSize, model.latentDim]));
+    }
+    let metrics: StepMetrics;
+    try {
+      metrics = await readMetrics(
+        trainStep(
+          { generator: this.generator, discriminator: this.discriminator, optG: this.optG, optD: this.optD, loss: train.loss, dropoutRng: this.dropoutRng },
+          reals,
+          zs,
+        ),
+      );
+    } finally {
+      tf.dispose([...reals, ...zs]);
+    }
+    this.step += 1;
+    const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
+    this.elapsed += seconds;
+    const row: HistoryRow = { step: this.step, ...metrics, imgPerSec: train.batchSize / seconds, elapsed: this.elapsed };
+    this.history.push(row);
+    if (!Number.isFinite(metrics.lossD) || !Number.isFinite(metrics.lossG)) {
+      throw new ForgerError(
+        'E_DIVERGED',
+        `training diverged at step ${this.step} (lossD ${metrics.lossD}, lossG ${metrics.lossG}); lower the learning rates (--lr-g, --lr-d) or resume from an earlier checkpoint`,
+      );
+    }
+    return row;
+  }
+
+  /** Train until config.train.steps, calling back for logs, grids and checkpoints. */
+  async train(cb: TrainCallbacks = {}): Promise<void> {
+    const { steps, sampleEvery, checkpointEvery } = this.config.train;
+    while (this.step < steps) {
+      const row = await this.trainOnce();
+      await cb.onStep?.(row, this);
+      const last = this.step === steps;
+      if (this.step % sampleEvery === 0 || last) await cb.onSample?.(this.step, this);
+      const stop = cb.shouldStop?.() ?? false;
+      if (this.step % checkpointEvery === 0 || last || stop) await cb.onCheckpoint?.(this.step, this);
+      if (stop) break;
+    }
+  }
+
+  /** G(fixed noise) in inference mode, flat. */
+  sampleFixed(): Float32Array {
+    return generate(this.generator, this.fixedNoise, this.config.model.latentDim);
+  }
+
+  captureState(): RunState {
+    return {
+      step: this.step,
+      rng: { noise: this.noiseRng.getState(), dropout: this.dropoutRng.getState() },
+      data: this.data.getState(),
+      history: this.history,
+      elapsed: this.elapsed,
+    };
+  }
+
+  async captureOptimizers(): Promise<{ g: AdamState; d: AdamState }> {
+    return { g: await this.optG.getState(), d: await this.optD.getState() };
+  }
+
+  /** Continue from a checkpoint: weights are loaded by the caller (setWeights), the rest here. */
+  restoreState(state: RunState, optimizers: { g: AdamState; d: AdamState }): void {
+    this.step = state.step;
+    this.history = state.history;
+    this.elapsed = state.elapsed;
+    this.noiseRng.setState(state.rng.noise);
+    this.dropoutRng.setState(state.rng.dropout);
+    this.data.setState(state.data);
+    this.optG.setState(optimizers.g);
+    this.optD.setState(optimizers.d);
+  }
+
+  dispose(): void {
+    disposeModels({ generator: this.generator, discriminator: this.discriminator });
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Checkpoints: everything needed to continue a run, written so that a crash at
+ * any moment leaves the previous checkpoint intact.
+ *
+ *   <run>/checkpoints/step-000500/
+ *     generator/model.json, weights.bin       TF.js LayersModel (loads in a browser)
+ *     discriminator/model.json, weights.bin
+ *     optimizers.json + optimizers.bin         Adam step count, m and v of G and D
+ *     state.json                               config, step, random streams, data position, history (written last)
+ *   <run>/latest.json                          {"step": 500, "dir": "checkpoints/step-000500"} (renamed into place last)
+ */
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../../core/config.ts';
+import { ForgerError } from '../../core/errors.ts';
+import type { AdamState } from '../../core/optim.ts';
+import type { GanRun, RunState } from '../../core/trainer.ts';
+import { replaceDirAtomic, writeFileAtomic } from '../io/atomic.ts';
+import { loadWeightsInto, saveModelFiles } from './model-files.ts';
+
+export const FORMAT_VERSION = 1;
+
+export interface CheckpointState extends RunState {
+  format: number;
+  config: ResolvedConfig;
+  savedAt: string;
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
+
+interface OptimizerIndex {
+  g: { step: number; shapes: number[][] };
+  d: { step: number; shapes: number[][] };
+}
+
+function packOptimizers(g: AdamState, d: AdamState): { index: OptimizerIndex; data: Uint8Array } {
+  const arrays = [g, d].flatMap((s) => s.moments.flatMap((mo) => [mo.m, mo.v]));
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  const data = new Float32Array(total);
+  let o = 0;
+  for (const a of arrays) {
+    data.set(a, o);
+    o += a.length;
+  }
+  const index = {
+    g: { step: g.step, shapes: g.moments.map((m) => m.shape) },
+    d: { step: d.step, shapes: d.moments.map((m) => m.shape) },
+  };
+  return { index, data: new Uint8Array(data.buffer) };
+}
+
+function unpackOptimizers(index: OptimizerIndex, bytes: Uint8Array, where: string): { g: AdamState; d: AdamState } {
+  if (bytes.byteLength % 4 !== 0) throw new ForgerError('E_CHECKPOINT', `${where}: optimizer data is not float32`);
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  let o = 0;
+  const take = (n: number) => {
+    if (o + n > all.length) throw new ForgerError('E_CHECKPOINT', `${where}: optimizer data is truncated`);
+    const a = all.slice(o, o + n);
+    o += n;
+    return a;
+  };
+  const one = (x: OptimizerIndex['g']): AdamState => ({
+    step: x.step,
+    moments: x.shapes.map((shape) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      return { shape, m: take(n), v: take(n) };
+    }),
+  });
+  const out = { g: one(index.g), d: one(index.d) };
+  if (o !== all.length) throw new ForgerError('E_CHECKPOINT', `${where}: optimizer data has ${all.length - o} extra values`);
+  return out;
+}
+
+/** Write a checkpoint of `run` and point latest.json at it; keep the newest `keep`. */
+export async function saveCheckpoint(runDir: string, run: GanRun): Promise<string> {
+  const name = checkpointName(run.step);
+  const dir = join(runDir, 'checkpoints', name);
+  const opt = await run.captureOptimizers();
+  const { index, data } = packOptimizers(opt.g, opt.d);
+  const meta = { forger: { config: run.config, step: run.step } };
+  await replaceDirAtomic(dir, async (tmp) => {
+    await saveModelFiles(run.generator, join(tmp, 'generator'), meta);
+    await saveModelFiles(run.discriminator, join(tmp, 'discriminator'), meta);
+    await writeFileAtomic(join(tmp, 'optimizers.bin'), data);
+    await writeFileAtomic(join(tmp, 'optimizers.json'), JSON.stringify(index));
+    const state: CheckpointState = { format: FORMAT_VERSION, config: run.config, savedAt: new Date().toISOString(), ...run.captureState() };
+    await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state));
+  });
+  await writeFileAtomic(join(runDir, 'latest.json'), JSON.stringify({ step: run.step, dir: `checkpoints/${name}` }, null, 2) + '\n');
+  await pruneCheckpoints(runDir, run.config.train.keepCheckpoints);
+  return dir;
+}
+
+async function listCheckpoints(runDir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(runDir, 'checkpoints'))).filter((n) => /^step-\d+$/.test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+  const all = await listCheckpoints(runDir);
+  for (const n of all.slice(0, Math.max(0, all.length - keep))) await rm(join(runDir, 'checkpoints', n), { recursive: true, force: true });
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ForgerError('E_CHECKPOINT', code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${code}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ForgerError('E_CHECKPOINT', `${path} is not valid JSON; the checkpoint is corrupt`);
+  }
+}
+
+/**
+ * The directory of the newest complete checkpoint of a run: latest.json's, or
+ * (if that is missing or broken) the highest step-* folder with a state.json.
+ */
+export async function findLatestCheckpoint(runDir: string): Promise<string> {
+  try {
+    const latest = await readJson<{ dir: string }>(join(runDir, 'latest.json'));
+    if (typeof latest.dir === 'string') {
+      await readFile(join(runDir, latest.dir, 'state.json'));
+      return join(runDir, latest.dir);
+    }
+  } catch {
+    // fall through to scanning
+  }
+  const all = await listCheckpoints(runDir);
+  for (const n of all.reverse()) {
+    try {
+      await readFile(join(runDir, 'checkpoints', n, 'state.json'));
+      return join(runDir, 'checkpoints', n);
+    } catch {
+      continue;
+    }
+  }
+  throw new ForgerError('E_CHECKPOINT', `no checkpoint in ${runDir} (expected latest.json or checkpoints/step-*/state.json); is it a forger run directory?`);
+}
+
+export async function readCheckpointState(dir: string): Promise<CheckpointState> {
+  const state = await readJson<CheckpointState>(join(dir, 'state.json'));
+  if (state.format !== FORMAT_VERSION || !state.config || typeof state.step !== 'number') {
+    throw new ForgerError('E_CHECKPOINT', `${join(dir, 'state.json')} is not a forger checkpoint of format ${FORMAT_VERSION}`);
+  }
+  return state;
+}
+
+/** Load weights, optimizers and state from checkpoint `dir` into `run` (built from the same config). */
+export async function restoreCheckpoint(dir: string, run: GanRun, state: CheckpointState): Promise<void> {
+  await loadWeightsInto(run.generator, join(dir, 'generator'));
+  await loadWeightsInto(run.discriminator, join(dir, 'discriminator'));
+  const index = await readJson<OptimizerIndex>(join(dir, 'optimizers.json'));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(dir, 'optimizers.bin'));
+  } catch (e) {
+    throw new ForgerError('E_CHECKPOINT', `cannot read ${join(dir, 'optimizers.bin')}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  run.restoreState(state, unpackOptimizers(index, bytes, dir));
+}
