@@ -1,2 +1,7 @@
 #!/usr/bin/env node
-console.log("hello from forger bin", process.argv.slice(2))
+// Runs the TypeScript CLI through tsx's loader (no build step).
+import { register } from 'tsx/esm/api';
+
+register();
+const { run } = await import('../src/node/cli/main.ts');
+await run();

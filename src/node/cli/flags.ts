@@ -1,0 +1,132 @@
+/** Command-line flags <-> config keys, in one table. */
+import { PRESETS, resolveConfig, type UserConfig } from '../../core/config.ts';
+import { ForgerError } from '../../core/errors.ts';
+
+type Kind = 'int' | 'num' | 'str' | 'list' | 'onoff';
+
+interface FlagSpec {
+  flag: string;
+  /** Config path, e.g. 'train.steps'; several for flags that set more than one key. */
+  paths: string[];
+  kind: Kind;
+  help: string;
+}
+
+/** Every knob of a preset, as a flag. --image-size and --channels are handled apart (they edit model.dataShape). */
+export const CONFIG_FLAGS: FlagSpec[] = [
+  { flag: 'data', paths: ['data.path'], kind: 'str', help: 'dataset: IDX file/folder or image folder' },
+  { flag: 'dataset', paths: ['data.source'], kind: 'str', help: 'mnist | fashion | idx | folder | spiral | ring8 | grid25 | circles' },
+  { flag: 'limit', paths: ['data.limit'], kind: 'int', help: 'use only the first N samples' },
+  { flag: 'seed', paths: ['seed'], kind: 'int', help: 'random seed (weights, noise, data order)' },
+  { flag: 'backend', paths: ['backend'], kind: 'str', help: 'auto | wasm | cpu' },
+  { flag: 'arch', paths: ['model.arch'], kind: 'str', help: 'mlp | dcgan' },
+  { flag: 'latent-dim', paths: ['model.latentDim'], kind: 'int', help: 'size of z' },
+  { flag: 'noise', paths: ['model.noise'], kind: 'str', help: 'normal (N(0,1)) | uniform (U(-1,1))' },
+  { flag: 'output', paths: ['model.output'], kind: 'str', help: "G's output activation: tanh | sigmoid | linear" },
+  { flag: 'g-widths', paths: ['model.gWidths'], kind: 'list', help: 'G layer widths, e.g. 256,1024' },
+  { flag: 'd-widths', paths: ['model.dWidths'], kind: 'list', help: 'D layer widths, e.g. 1024,512' },
+  { flag: 'batch-norm', paths: ['model.gBatchNorm', 'model.dBatchNorm'], kind: 'onoff', help: 'batch norm in G and D: on | off' },
+  { flag: 'g-batch-norm', paths: ['model.gBatchNorm'], kind: 'onoff', help: 'batch norm in G: on | off' },
+  { flag: 'd-batch-norm', paths: ['model.dBatchNorm'], kind: 'onoff', help: 'batch norm in D: on | off' },
+  { flag: 'g-activation', paths: ['model.gActivation'], kind: 'str', help: 'relu | leaky-relu' },
+  { flag: 'leak', paths: ['model.leak'], kind: 'num', help: 'LeakyReLU slope' },
+  { flag: 'dropout', paths: ['model.dropout'], kind: 'num', help: 'dropout rate in D' },
+  { flag: 'base-size', paths: ['model.baseSize'], kind: 'int', help: "dcgan: G's first feature map size" },
+  { flag: 'kernel-size', paths: ['model.kernelSize'], kind: 'int', help: 'dcgan: conv kernel' },
+  { flag: 'stride', paths: ['model.stride'], kind: 'int', help: 'dcgan: conv stride' },
+  { flag: 'padding', paths: ['model.padding'], kind: 'int', help: 'dcgan: conv padding' },
+  { flag: 'init', paths: ['model.init'], kind: 'str', help: 'glorot | dcgan (N(0, 0.02))' },
+  { flag: 'loss', paths: ['train.loss'], kind: 'str', help: 'minimax | non-saturating' },
+  { flag: 'batch-size', paths: ['train.batchSize'], kind: 'int', help: 'batch size' },
+  { flag: 'lr', paths: ['train.lrG', 'train.lrD'], kind: 'num', help: 'learning rate of G and D' },
+  { flag: 'lr-g', paths: ['train.lrG'], kind: 'num', help: 'learning rate of G' },
+  { flag: 'lr-d', paths: ['train.lrD'], kind: 'num', help: 'learning rate of D' },
+  { flag: 'beta1', paths: ['train.beta1'], kind: 'num', help: 'Adam beta1' },
+  { flag: 'beta2', paths: ['train.beta2'], kind: 'num', help: 'Adam beta2' },
+  { flag: 'd-steps', paths: ['train.dSteps'], kind: 'int', help: 'D updates per G update' },
+  { flag: 'steps', paths: ['train.steps'], kind: 'int', help: 'training steps (G updates)' },
+  { flag: 'epochs', paths: ['train.epochs'], kind: 'num', help: 'passes over the dataset (instead of --steps)' },
+  { flag: 'sample-every', paths: ['train.sampleEvery'], kind: 'int', help: 'write a sample grid every N steps' },
+  { flag: 'checkpoint-every', paths: ['train.checkpointEvery'], kind: 'int', help: 'write a checkpoint every N steps' },
+  { flag: 'log-every', paths: ['train.logEvery'], kind: 'int', help: 'log line every N steps (not on a terminal)' },
+  { flag: 'keep', paths: ['train.keepCheckpoints'], kind: 'int', help: 'checkpoints to keep' },
+  { flag: 'grid-size', paths: ['train.gridSize'], kind: 'int', help: 'images in the progress grid' },
+];
+
+export function parseValue(flag: string, kind: Kind, raw: string): unknown {
+  const bad = (what: string) => new ForgerError('E_USAGE', `--${flag} expects ${what}, got ${JSON.stringify(raw)}`);
+  switch (kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw bad('an integer');
+      return Number(raw);
+    }
+    case 'num': {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw bad('a number');
+      return v;
+    }
+    case 'list': {
+      const parts = raw.split(',').map((s) => s.trim());
+      if (raw.trim() === '') return [];
+      if (parts.some((p) => !/^\d+$/.test(p))) throw bad('a comma-separated list of integers, e.g. 256,1024');
+      return parts.map(Number);
+    }
+    case 'onoff': {
+      const v = raw.toLowerCase();
+      if (['on', 'true', 'yes', '1'].includes(v)) return true;
+      if (['off', 'false', 'no', '0'].includes(v)) return false;
+      throw bad('on or off');
+    }
+    default:
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = target;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1]!] = value;
+}
+
+/** The parseArgs option table for the config flags. */
+export function configFlagOptions(): Record<string, { type: 'string' }> {
+  const out: Record<string, { type: 'string' }> = { 'image-size': { type: 'string' }, channels: { type: 'string' } };
+  for (const f of CONFIG_FLAGS) out[f.flag] = { type: 'string' };
+  return out;
+}
+
+/**
+ * Flags -> a UserConfig laid over `base` (a config file's contents). --image-size
+ * and --channels edit the data shape the preset (or file) would otherwise give.
+ */
+export function flagsToUserConfig(values: Record<string, unknown>, base: UserConfig, preset: string): UserConfig {
+  const user = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+  for (const f of CONFIG_FLAGS) {
+    const raw = values[f.flag];
+    if (typeof raw !== 'string') continue;
+    const v = parseValue(f.flag, f.kind, raw);
+    for (const p of f.paths) setPath(user, p, v);
+  }
+  const size = values['image-size'];
+  const channels = values['channels'];
+  if (typeof size === 'string' || typeof channels === 'string') {
+    if (!PRESETS[preset]) resolveConfig({}, preset); // throws the unknown-preset error
+    const shape = resolveConfig(user as UserConfig, preset).model.dataShape;
+    if (shape.length !== 3) throw new ForgerError('E_USAGE', `--image-size and --channels apply to image models; preset ${preset} makes 2D points`);
+    const s = typeof size === 'string' ? (parseValue('image-size', 'int', size) as number) : shape[0]!;
+    const c = typeof channels === 'string' ? (parseValue('channels', 'int', channels) as number) : shape[2]!;
+    setPath(user, 'model.dataShape', [s, s, c]);
+  }
+  return user as UserConfig;
+}
+
+/** Rewrite a config error's key into the flag a user typed, e.g. "train.steps 0" -> "--steps 0". */
+export function flagNameFor(configKey: string): string | null {
+  if (configKey === 'model.dataShape') return '--image-size/--channels';
+  const f = CONFIG_FLAGS.find((x) => x.paths.length === 1 && x.paths[0] === configKey);
+  return f ? `--${f.flag}` : null;
+}

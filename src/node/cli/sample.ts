@@ -1,0 +1,92 @@
+/** forger sample RUN: images as a grid or files, points as CSV/JSON or a scatter. */
+import { join } from 'node:path';
+import { isImageModel } from '../../core/config.ts';
+import { ForgerError } from '../../core/errors.ts';
+import { imageAt, makeGrid } from '../../core/image.ts';
+import { Rng } from '../../core/rng.ts';
+import { sample, toPixels } from '../../core/sample.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { scatter } from '../io/plot.ts';
+import { writePng } from '../io/png.ts';
+import { setupBackend } from '../backend/setup.ts';
+import { loadRun } from '../run/load.ts';
+import { gridScale } from '../run/progress-images.ts';
+import type { Io } from './main.ts';
+import { choiceOption, intOption, parse } from './parse.ts';
+
+const HELP = `usage: forger sample RUN [options]
+
+  --n N             how many samples (default 64)
+  --seed S          noise seed (default: random, printed)
+  --grid FILE.png   one grid image (default RUN/samples/sample-seed<S>.png)
+  --dir DIR         one PNG per image instead of a grid
+  --columns N       grid columns
+  --format F        2D models: csv | json (points, to --out or stdout) | png (scatter)
+  --out FILE        where csv/json/png output goes
+  --backend B       auto | wasm | cpu
+`;
+
+export function pickSeed(values: Record<string, unknown>): number {
+  return values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : intOption(values, 'seed', 0, 0, 2 ** 32 - 1);
+}
+
+export async function sampleCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    n: { type: 'string' },
+    seed: { type: 'string' },
+    grid: { type: 'string' },
+    dir: { type: 'string' },
+    columns: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+  });
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const runDir = positionals[0];
+  if (!runDir || positionals.length > 1) throw new ForgerError('E_USAGE', 'expected one run directory: forger sample RUN [options]');
+  const n = intOption(values, 'n', 64, 1, 100000);
+  const seed = pickSeed(values);
+  await setupBackend(choiceOption(values, 'backend', ['auto', 'wasm', 'cpu'] as const, 'auto'));
+  const run = await loadRun(runDir);
+  try {
+    const model = run.state.config.model;
+    const values32 = sample(run.generator, model, n, new Rng(seed, 'sample'));
+    if (!isImageModel(model)) {
+      const format = choiceOption(values, 'format', ['csv', 'json', 'png'] as const, 'csv');
+      const pts = Array.from({ length: n }, (_, i) => [values32[2 * i]!, values32[2 * i + 1]!] as const);
+      if (format === 'png') {
+        const out = (values.out as string | undefined) ?? (values.grid as string | undefined) ?? join(runDir, 'samples', `sample-seed${seed}.png`);
+        await writePng(out, scatter({ title: `${n} samples, seed ${seed}`, sets: [{ name: 'generated', points: values32, color: [220, 60, 40] }] }));
+        io.out(`forger: wrote ${out} (${n} points, seed ${seed})\n`);
+        return 0;
+      }
+      const text =
+        format === 'csv' ? `x,y\n${pts.map(([x, y]) => `${x},${y}`).join('\n')}\n` : JSON.stringify({ seed, points: pts }) + '\n';
+      if (typeof values.out === 'string') {
+        await writeFileAtomic(values.out, text);
+        io.err(`forger: wrote ${values.out} (${n} points, seed ${seed})\n`);
+      } else {
+        io.out(text);
+      }
+      return 0;
+    }
+    if (values.format !== undefined && values.format !== 'png') throw new ForgerError('E_USAGE', `--format ${String(values.format)} is for 2D models; this run makes images`);
+    const shape = model.dataShape as [number, number, number];
+    const pixels = toPixels(values32, model);
+    if (typeof values.dir === 'string') {
+      for (let i = 0; i < n; i++) await writePng(join(values.dir, `sample-${String(i).padStart(4, '0')}.png`), imageAt(pixels, shape, i));
+      io.out(`forger: wrote ${n} images to ${values.dir} (seed ${seed})\n`);
+      return 0;
+    }
+    const out = (values.grid as string | undefined) ?? join(runDir, 'samples', `sample-seed${seed}.png`);
+    const columns = values.columns === undefined ? undefined : intOption(values, 'columns', 8, 1, 10000);
+    await writePng(out, makeGrid(pixels, shape, { columns, scale: gridScale(shape[0]) }));
+    io.out(`forger: wrote ${out} (${n} images, seed ${seed})\n`);
+    return 0;
+  } finally {
+    run.dispose();
+  }
+}

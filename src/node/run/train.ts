@@ -1,0 +1,160 @@
+/**
+ * A training run on disk: run directory, config, progress grids, charts,
+ * checkpoints, resume. The CLI's `train` is a thin adapter over trainRun().
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mergeConfig, resolveConfig, resolveSteps, isImageModel, type ResolvedConfig, type UserConfig } from '../../core/config.ts';
+import { ForgerError } from '../../core/errors.ts';
+import { GanRun, type HistoryRow } from '../../core/trainer.ts';
+import { writeFileAtomic, ensureWritableDir } from '../io/atomic.ts';
+import { findLatestCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { loadRealData } from './dataset.ts';
+import { writeProgressImages } from './progress-images.ts';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {} };
+
+export interface TrainRunOptions {
+  /** The resolved config of a new run (ignored when resuming, except for training knobs). */
+  config: ResolvedConfig;
+  /** Run directory; for a new run it must not hold a run already. */
+  runDir: string;
+  /** Continue the run in runDir from its latest checkpoint. */
+  resume?: boolean;
+  /** The user's own overrides when resuming: train.* may change, model and data may not. */
+  overrides?: UserConfig;
+  logger?: Logger;
+  /** Called once the final config is known (after resume and --epochs), before the first step. */
+  onStart?(config: ResolvedConfig, startStep: number): void;
+  onStep?(row: HistoryRow, run: GanRun): void;
+  /** Polled after each step; true ends the run after a checkpoint (Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+export interface TrainRunResult {
+  runDir: string;
+  step: number;
+  stoppedEarly: boolean;
+  checkpoint: string | null;
+}
+
+/** The first free runs/<preset>-<n> under `root`. */
+export async function nextRunDir(root: string, preset: string): Promise<string> {
+  let names: string[] = [];
+  try {
+    names = await readdir(root);
+  } catch {
+    // root does not exist yet
+  }
+  const taken = new Set(names);
+  for (let n = 1; ; n++) {
+    const name = `${preset}-${n}`;
+    if (!taken.has(name)) return join(root, name);
+  }
+}
+
+function diffKeys(a: unknown, b: unknown, path: string): string[] {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a)) {
+    return Object.keys(a).flatMap((k) => diffKeys((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+}
+
+/**
+ * The config of a resumed run: the saved one with the user's training knobs laid
+ * over it. Changing the model or the data is an error: the weights would not fit.
+ */
+export function resumeConfig(saved: ResolvedConfig, overrides: UserConfig, runDir: string): ResolvedConfig {
+  const merged = mergeConfig(saved, overrides);
+  const resolved = resolveConfig({ ...merged, preset: saved.preset }, saved.preset);
+  for (const part of ['seed', 'model', 'data'] as const) {
+    const changed = diffKeys(saved[part], resolved[part], part);
+    if (changed.length > 0) {
+      const key = changed[0]!;
+      const get = (c: ResolvedConfig) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
+      throw new ForgerError(
+        'E_CHECKPOINT',
+        `the checkpoint in ${runDir} was trained with ${key} ${JSON.stringify(get(saved))}, not ${JSON.stringify(get(resolved))}; drop that option to resume, or start a new run`,
+      );
+    }
+  }
+  return resolved;
+}
+
+/** Train (or continue) a run, writing grids, charts and checkpoints under runDir. */
+export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const log = opts.logger ?? silentLogger;
+  const { runDir } = opts;
+  let config = opts.config;
+  let resumeFrom: string | null = null;
+  let savedState = null;
+  if (opts.resume) {
+    resumeFrom = await findLatestCheckpoint(runDir);
+    savedState = await readCheckpointState(resumeFrom);
+    config = resumeConfig(savedState.config, opts.overrides ?? {}, runDir);
+  } else {
+    let existing: string | null = null;
+    try {
+      existing = await findLatestCheckpoint(runDir);
+    } catch {
+      existing = null;
+    }
+    if (existing) {
+      throw new ForgerError('E_CONFIG', `${runDir} already holds a run (${existing}); continue it with --resume ${runDir}, or choose another --out`);
+    }
+  }
+
+  const data = await loadRealData(config);
+  config = resolveSteps(config, data.size);
+  await ensureWritableDir(runDir);
+  await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
+  const run = new GanRun(config, data);
+  let checkpoint: string | null = resumeFrom;
+  try {
+    if (resumeFrom && savedState) {
+      await restoreCheckpoint(resumeFrom, run, savedState);
+      log.info(`resumed ${runDir} at step ${run.step} from ${resumeFrom}`);
+      if (run.step >= config.train.steps) {
+        log.info(`step ${run.step} already reaches --steps ${config.train.steps}; pass a larger --steps to train further`);
+      }
+    }
+    opts.onStart?.(config, run.step);
+    let stopped = false;
+    await run.train({
+      onStep: (row) => opts.onStep?.(row, run),
+      onSample: async (step) => {
+        await writeProgressImages(runDir, run, step);
+      },
+      onCheckpoint: async () => {
+        checkpoint = await saveCheckpoint(runDir, run);
+      },
+      shouldStop: () => {
+        stopped = opts.shouldStop?.() ?? false;
+        return stopped;
+      },
+    });
+    return { runDir, step: run.step, stoppedEarly: stopped, checkpoint };
+  } finally {
+    run.dispose();
+  }
+}
+
+/** Describe a config in a few lines for the start of a run. */
+export function describeConfig(c: ResolvedConfig): string[] {
+  const m = c.model;
+  const t = c.train;
+  const data = c.data.path ? `${c.data.source} (${c.data.path})` : c.data.source;
+  return [
+    `preset ${c.preset}, seed ${c.seed}, data ${data}${c.data.limit ? ` (first ${c.data.limit})` : ''}`,
+    `model ${m.arch}: z${m.latentDim} ${m.noise} -> ${isImageModel(m) ? `${m.dataShape.join('x')} ${m.output}` : `${m.dataShape[0]}D points`}; ` +
+      `G widths ${m.gWidths.join(',')}${m.gBatchNorm ? ' +BN' : ''}, D widths ${m.dWidths.join(',')}${m.dBatchNorm ? ' +BN' : ''}${m.dropout ? `, dropout ${m.dropout}` : ''}` +
+      (m.arch === 'dcgan' ? `, base ${m.baseSize}, k${m.kernelSize} s${m.stride} p${m.padding}` : ''),
+    `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}`,
+  ];
+}
