@@ -30,15 +30,17 @@ export function buildMlpGenerator(m: ModelConfig, seed: number): tf.Sequential {
 export function buildMlpDiscriminator(m: ModelConfig, seed: number): tf.Sequential {
   const init = makeInitializers(m.init, seed, 'init-d');
   const model = tf.sequential({ name: 'discriminator' });
-  // dataShape -> [prod(dataShape)]
-  model.add(tf.layers.flatten({ inputShape: m.dataShape, name: 'd_flatten' }));
+  // dataShape -> [prod(dataShape)] (images; points are flat already)
+  const flat = m.dataShape.length > 1;
+  if (flat) model.add(tf.layers.flatten({ inputShape: m.dataShape, name: 'd_flatten' }));
+  const first = (i: number) => (i === 0 && !flat ? { inputShape: m.dataShape } : {});
   // -> [w_1] -> ... -> [w_n] -> [1] (a logit)
   m.dWidths.forEach((units, i) => {
-    model.add(tf.layers.dense({ units, kernelInitializer: init.kernel(), name: `d_dense${i + 1}` }));
+    model.add(tf.layers.dense({ units, kernelInitializer: init.kernel(), name: `d_dense${i + 1}`, ...first(i) }));
     if (m.dBatchNorm) model.add(batchNorm(`d_bn${i + 1}`));
     model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
     if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
   });
-  model.add(tf.layers.dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit' }));
+  model.add(tf.layers.dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit', ...first(m.dWidths.length) }));
   return model;
 }
