@@ -15,7 +15,7 @@ import type { ResolvedConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 import type { AdamState } from '../../core/optim.ts';
 import type { GanRun, RunState } from '../../core/trainer.ts';
-import { replaceDirAtomic, writeFileAtomic } from '../io/atomic.ts';
+import { recoverDirAtomic, replaceDirAtomic, writeFileAtomic } from '../io/atomic.ts';
 import { loadWeightsInto, saveModelFiles } from './model-files.ts';
 
 export const FORMAT_VERSION = 1;
@@ -129,6 +129,8 @@ export async function findLatestCheckpoint(runDir: string): Promise<string> {
   try {
     const latest = await readJson<{ dir: string }>(join(runDir, 'latest.json'));
     if (typeof latest.dir === 'string') {
+      // A crash between the two renames of a checkpoint swap leaves the old copy aside: put it back.
+      await recoverDirAtomic(join(runDir, latest.dir));
       await readFile(join(runDir, latest.dir, 'state.json'));
       return join(runDir, latest.dir);
     }
