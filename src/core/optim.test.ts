@@ -32,7 +32,7 @@ test('Adam matches the textbook update', () => {
   const w = tf.variable(tf.tensor1d(w0));
   const cT = tf.tensor1d(c);
   const opt = new Adam({ learningRate: 0.1, beta1: 0.5, beta2: 0.999 });
-  for (let i = 0; i < 5; i++) tf.dispose(opt.minimize(() => tf.sum(tf.mul(cT, tf.square(w))) as tf.Scalar, true, [w]));
+  for (let i = 0; i < 5; i++) tf.dispose(opt.minimize(() => tf.sum(tf.mul(cT, tf.square(w))) as tf.Scalar, true, [w]) ?? []);
   const want = reference(w0, c, 5, 0.1, 0.5, 0.999);
   Array.from(w.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${v} vs ${want[i]}`));
   opt.dispose();
@@ -43,14 +43,14 @@ test('state round-trip continues identically', async () => {
   const f = (w: tf.Variable) => () => tf.sum(tf.square(tf.sub(w, 0.3))) as tf.Scalar;
   const a = make();
   const optA = new Adam({ learningRate: 0.05, beta1: 0.5, beta2: 0.999 });
-  for (let i = 0; i < 3; i++) tf.dispose(optA.minimize(f(a), true, [a]));
+  for (let i = 0; i < 3; i++) tf.dispose(optA.minimize(f(a), true, [a]) ?? []);
   // b continues from a's weights and optimizer state
   const b = tf.variable(a.clone());
   const optB = new Adam({ learningRate: 0.05, beta1: 0.5, beta2: 0.999 });
   optB.setState(await optA.getState());
   for (let i = 0; i < 4; i++) {
-    tf.dispose(optA.minimize(f(a), true, [a]));
-    tf.dispose(optB.minimize(f(b), true, [b]));
+    tf.dispose(optA.minimize(f(a), true, [a]) ?? []);
+    tf.dispose(optB.minimize(f(b), true, [b]) ?? []);
   }
   assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
   assert.equal(optB.step, 7);
