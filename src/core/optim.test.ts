@@ -61,6 +61,6 @@ test('state round-trip continues identically', async () => {
 test('Adam steps leak no tensors', async () => {
   const w = tf.variable(tf.tensor1d([1, 2]));
   const opt = new Adam({ learningRate: 0.01, beta1: 0.5, beta2: 0.999 });
-  await expectNoLeaks(() => tf.dispose(opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, true, [w])));
+  await expectNoLeaks(() => tf.dispose(opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, true, [w]) ?? []));
   opt.dispose();
 });

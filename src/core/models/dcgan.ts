@@ -14,11 +14,11 @@ function geometry(m: ModelConfig): ConvGeom {
   return { kernel: m.kernelSize, stride: m.stride, padding: m.padding };
 }
 
-export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential {
-  const [size, , channels] = m.dataShape as [number, number, number];
+/** The transposed-conv ladder base -> imageSize, checked before anything is built. */
+export function generatorPlans(m: ModelConfig): ReturnType<typeof convTransposePlan>[] {
+  const size = m.dataShape[0]!;
   const g = geometry(m);
   const n = m.gWidths.length;
-  // Check the whole resolution ladder before building anything.
   const plans = [];
   let s = m.baseSize;
   for (let i = 0; i < n; i++) {
@@ -34,6 +34,24 @@ export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential
       `imageSize ${size} cannot be reached by ${n} stride-${g.stride} transposed convs (k${g.kernel}, p${g.padding}) from ${m.baseSize}x${m.baseSize} (got ${s}); ${hint}`,
     );
   }
+  return plans;
+}
+
+/** The strided-conv ladder imageSize -> final feature map, checked likewise. */
+export function discriminatorPlans(m: ModelConfig): ReturnType<typeof convPlan>[] {
+  let s = m.dataShape[0]!;
+  return m.dWidths.map((_, i) => {
+    const plan = convPlan(`discriminator conv${i + 1}`, s, geometry(m));
+    s = plan.out;
+    return plan;
+  });
+}
+
+export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential {
+  const [, , channels] = m.dataShape as [number, number, number];
+  const g = geometry(m);
+  const n = m.gWidths.length;
+  const plans = generatorPlans(m);
   const init = makeInitializers(m.init, seed, 'init-g');
   const w0 = m.gWidths[0]!;
   const model = tf.sequential({ name: 'generator' });
@@ -69,11 +87,11 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
   const [size, , channels] = m.dataShape as [number, number, number];
   const g = geometry(m);
   const init = makeInitializers(m.init, seed, 'init-d');
+  const plans = discriminatorPlans(m);
   const model = tf.sequential({ name: 'discriminator' });
-  let s = size;
   // Each step: [s, s, c] -> [floor((s + 2p - k) / stride) + 1, ..., w_i]
   m.dWidths.forEach((width, i) => {
-    const plan = convPlan(`discriminator conv${i + 1}`, s, g);
+    const plan = plans[i]!;
     const inputShape = i === 0 ? { inputShape: [size, size, channels] } : {};
     if (plan.pad > 0) model.add(tf.layers.zeroPadding2d({ padding: plan.pad, name: `d_pad${i + 1}`, ...inputShape }));
     model.add(
@@ -90,7 +108,6 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
     if (m.dBatchNorm && i > 0) model.add(batchNorm(`d_bn${i + 1}`));
     model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
     if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
-    s = plan.out;
   });
   // [s, s, w_last] -> [s*s*w_last] -> [1] (a logit; sigmoid gives D(x))
   model.add(tf.layers.flatten({ name: 'd_flatten' }));

@@ -1,7 +1,7 @@
 /** Build G and D from the model part of a config. */
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.ts';
-import { buildDcganDiscriminator, buildDcganGenerator } from './dcgan.ts';
+import { buildDcganDiscriminator, buildDcganGenerator, discriminatorPlans, generatorPlans } from './dcgan.ts';
 import { buildMlpDiscriminator, buildMlpGenerator } from './mlp.ts';
 
 export interface GanModels {
@@ -31,4 +31,11 @@ export function buildModels(m: ModelConfig, seed: number): GanModels {
 export function disposeModels(models: GanModels): void {
   models.generator.dispose();
   models.discriminator.dispose();
+}
+
+/** Check the conv arithmetic of both networks without building them (throws E_SHAPE). */
+export function checkArchitecture(m: ModelConfig): void {
+  if (m.arch !== 'dcgan') return;
+  discriminatorPlans(m);
+  generatorPlans(m);
 }

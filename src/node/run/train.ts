@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mergeConfig, resolveConfig, resolveSteps, isImageModel, type ResolvedConfig, type UserConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
+import { checkArchitecture } from '../../core/models/index.ts';
 import { GanRun, type HistoryRow } from '../../core/trainer.ts';
 import { writeFileAtomic, ensureWritableDir } from '../io/atomic.ts';
 import { findLatestCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
@@ -109,6 +110,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     }
   }
 
+  checkArchitecture(config.model); // before the (possibly slow) data load
   const data = await loadRealData(config);
   config = resolveSteps(config, data.size);
   await ensureWritableDir(runDir);
