@@ -1,0 +1,278 @@
+/**
+ * Kernels the TF.js wasm backend (4.22) lacks or runs slowly, composed from its
+ * XNNPACK-backed ops so that GANs train on wasm with the cpu backend's results:
+ *
+ *  - Conv2DBackpropFilter (missing: every conv's weight gradient): one dilated
+ *    conv2d of transposed tensors.
+ *  - Conv2DBackpropInput (a naive loop; also what conv2dTranspose runs forward):
+ *    sub-pixel decomposition into one stride-1 conv2d and an interleave.
+ *  - UnsortedSegmentSum (missing: the gradient of gather, e.g. an embedding):
+ *    a one-hot matMul.
+ *  - OneHot (wrong for dtype float32: the wasm kernel writes int32 bits whatever
+ *    the dtype): the int32 one-hot, then on/off values of the asked dtype.
+ *  - Cast to bool (the wasm kernel copies with Uint8Array.set: 0.5 -> false,
+ *    -1 -> 255): x != 0, as on cpu.
+ *  - Tile (an element-by-element loop, ~10x slower than a broadcast; batch norm's
+ *    gradient tiles its per-channel terms to the full activation shape): a
+ *    broadcasting multiply by ones.
+ *
+ * A kernelFunc here calls tf ops (they run on wasm, off the gradient tape) inside
+ * tf.tidy and returns a tf.Tensor, which the engine accepts as the output.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import { ForgerError } from '../../core/errors.ts';
+
+const BACKEND = 'wasm';
+
+type KernelArgs = Parameters<KernelFunc>[0];
+type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+type Pads = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Stock kernels replaced here, kept so unhandled cases can run them. */
+const stock = new Map<string, KernelConfig>();
+
+/** The kernel names registerWasmTrainingKernels() provides on wasm. */
+export const WASM_TRAINING_KERNELS = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.UnsortedSegmentSum, tf.OneHot, tf.Cast, tf.Tile] as const;
+
+/**
+ * Register (once) the kernels above for the 'wasm' backend, replacing stock ones
+ * where they exist. Safe to call before or after the backend is initialised.
+ */
+export function registerWasmTrainingKernels(): void {
+  replaceKernel(tf.Conv2DBackpropFilter, conv2dBackpropFilter);
+  replaceKernel(tf.Conv2DBackpropInput, conv2dBackpropInput);
+  replaceKernel(tf.UnsortedSegmentSum, unsortedSegmentSum);
+  replaceKernel(tf.OneHot, oneHot);
+  replaceKernel(tf.Cast, cast);
+  replaceKernel(tf.Tile, tile);
+}
+
+function replaceKernel(kernelName: string, kernelFunc: KernelFunc): void {
+  const current = tf.getKernel(kernelName, BACKEND);
+  if (current?.kernelFunc === kernelFunc) return;
+  if (current !== undefined) {
+    stock.set(kernelName, current);
+    tf.unregisterKernel(kernelName, BACKEND);
+  }
+  // Keep the stock setupFunc: the engine runs it on every setBackend('wasm'), and the fallback path needs it.
+  tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: current?.setupFunc, disposeFunc: current?.disposeFunc });
+}
+
+function runStock(kernelName: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const config = stock.get(kernelName);
+  if (config === undefined) throw new ForgerError('E_BACKEND', `no stock wasm kernel ${kernelName} to fall back to`);
+  return config.kernelFunc(args);
+}
+
+/** The engine passes the op's tensors; anything else (a bare TensorInfo) is not ours to wrap. */
+function tensorInput(inputs: NamedTensorInfoMap, name: string, kernelName: string): tf.Tensor | null {
+  const t = inputs[name];
+  if (t === undefined) throw new ForgerError('E_BACKEND', `${kernelName}: input '${name}' is missing`);
+  return t instanceof tf.Tensor ? t : null;
+}
+
+function attrsOf<T>(attrs: NamedAttrMap | undefined): T {
+  return attrs as unknown as T;
+}
+
+function conv2dInfo(xShape: number[], filterShape: number[], a: { strides: [number, number] | number; pad: Conv2DBackpropInputAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' }): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/**
+ * dW[a, b, c, o] = sum_{n,i,j} x[n, i*sh - top + a, j*sw - left + b, c] * dy[n, i, j, o]
+ * which is a stride-1 conv of x^T [inC, H, W, N] (channels as the batch) with dy^T
+ * [outH, outW, N, outC] as the filter, dilated by the forward stride.
+ */
+const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs }) => {
+  const name = tf.Conv2DBackpropFilter;
+  const a = attrsOf<Conv2DBackpropFilterAttrs>(attrs);
+  if (a.dataFormat !== 'NHWC') throw new ForgerError('E_BACKEND', `${name} on wasm supports dataFormat NHWC only (got ${a.dataFormat})`);
+  const x = tensorInput(inputs, 'x', name);
+  const dy = tensorInput(inputs, 'dy', name);
+  if (x === null || dy === null) throw new ForgerError('E_BACKEND', `${name} on wasm needs tensor inputs, not bare TensorInfos`);
+  const info = conv2dInfo(x.shape, a.filterShape, a);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  // Pad x at the bottom/right so the dilated conv yields at least kh x kw outputs; extra ones are cropped.
+  const bottom = Math.max(0, sh * (info.outHeight - 1) + kh - info.inHeight - top);
+  const right = Math.max(0, sw * (info.outWidth - 1) + kw - info.inWidth - left);
+  return tf.tidy(() => {
+    const xT = tf.transpose(x, [3, 1, 2, 0]); // [inC, H, W, N]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [outH, outW, N, outC]
+    const pads: Pads = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const g = tf.conv2d(xT as tf.Tensor4D, dyT as tf.Tensor4D, 1, pads, 'NHWC', [sh, sw]); // [inC, >=kh, >=kw, outC]
+    const gk = g.shape[1] === kh && g.shape[2] === kw ? g : tf.slice(g, [0, 0, 0, 0], [-1, kh, kw, -1]);
+    return tf.transpose(gk, [1, 2, 0, 3]); // [kh, kw, inC, outC]
+  });
+};
+
+/**
+ * One axis of the sub-pixel plan. Output p of the transposed conv (forward input
+ * row) gathers dy[i] * f[a] over i*s + a = p + pad. With P = p + pad, phase r = P mod s
+ * and u = floor(P / s), the taps are a = r + s*m, i = u - m for m < M = ceil(k / s):
+ * a stride-1 correlation of dy with the phase's sub-filter, flipped.
+ */
+interface AxisPlan {
+  /** taps per phase, ceil(k / s) */
+  m: number;
+  /** explicit conv padding before/after dy */
+  padBefore: number;
+  padAfter: number;
+  /** first conv output row to keep, and how many (one per u) */
+  start: number;
+  count: number;
+  /** first row of the interleaved phases that is output row 0 (pad mod s) */
+  offset: number;
+}
+
+function axisPlan(k: number, s: number, pad: number, outLen: number, dyLen: number): AxisPlan {
+  const m = Math.ceil(k / s);
+  const uMin = Math.floor(pad / s);
+  const uMax = Math.floor((pad + outLen - 1) / s);
+  const count = uMax - uMin + 1;
+  // conv output row t reads dy rows t - padBefore .. t - padBefore + m - 1, i.e. u = t + m - 1 - padBefore
+  const padBefore = Math.max(0, m - 1 - uMin);
+  const start = uMin - (m - 1) + padBefore;
+  const padAfter = Math.max(0, start + count + m - 1 - dyLen - padBefore);
+  return { m, padBefore, padAfter, start, count, offset: pad - uMin * s };
+}
+
+/**
+ * f [kh, kw, inC, outC] -> K [Mh, Mw, outC, (rh, rw, inC)] with
+ * K[th, tw, o, (rh, rw, c)] = f[rh + sh(Mh-1-th), rw + sw(Mw-1-tw), c, o], 0 past the kernel.
+ * Built in JS: the filter is small, and the wasm 6-D transpose and reverse are slow.
+ */
+function subPixelFilter(filter: tf.Tensor, sh: number, sw: number, h: AxisPlan, w: AxisPlan): tf.Tensor4D {
+  const [kh, kw, inC, outC] = filter.shape as [number, number, number, number];
+  const f = filter.dataSync();
+  const phases = sh * sw * inC;
+  const k = new Float32Array(h.m * w.m * outC * phases);
+  for (let th = 0; th < h.m; th++) {
+    for (let rh = 0; rh < sh; rh++) {
+      const a = rh + sh * (h.m - 1 - th);
+      if (a >= kh) continue;
+      for (let tw = 0; tw < w.m; tw++) {
+        for (let rw = 0; rw < sw; rw++) {
+          const b = rw + sw * (w.m - 1 - tw);
+          if (b >= kw) continue;
+          const src = (a * kw + b) * inC * outC;
+          const dst = (th * w.m + tw) * outC * phases + (rh * sw + rw) * inC;
+          for (let c = 0; c < inC; c++) {
+            for (let o = 0; o < outC; o++) k[dst + o * phases + c] = f[src + c * outC + o]!;
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(k, [h.m, w.m, outC, phases]);
+}
+
+/**
+ * Transposed conv: one stride-1 conv2d that yields all sh*sw phases as channels,
+ * an interleave of the phases into space, and a crop.
+ */
+const conv2dBackpropInput: KernelFunc = (args) => {
+  const name = tf.Conv2DBackpropInput;
+  const { inputs, attrs } = args;
+  const a = attrsOf<Conv2DBackpropInputAttrs>(attrs);
+  const dy = tensorInput(inputs, 'dy', name);
+  const filter = tensorInput(inputs, 'filter', name);
+  if (dy === null || filter === null || a.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return runStock(name, args);
+  const info = conv2dInfo(a.inputShape, filter.shape, a);
+  const { strideHeight: sh, strideWidth: sw, batchSize: n, inHeight, inWidth, inChannels } = info;
+  const h = axisPlan(info.filterHeight, sh, info.padInfo.top, inHeight, info.outHeight);
+  const w = axisPlan(info.filterWidth, sw, info.padInfo.left, inWidth, info.outWidth);
+  return tf.tidy(() => {
+    const k = subPixelFilter(filter, sh, sw, h, w);
+    const pads: Pads = [[0, 0], [h.padBefore, h.padAfter], [w.padBefore, w.padAfter], [0, 0]];
+    const z = tf.conv2d(dy as tf.Tensor4D, k, 1, pads); // [N, >=Uh, >=Uw, (rh, rw, inC)]
+    const exact = h.start === 0 && w.start === 0 && z.shape[1] === h.count && z.shape[2] === w.count;
+    const zc = exact ? z : tf.slice(z, [0, h.start, w.start, 0], [-1, h.count, w.count, -1]);
+    // [N*Uh, Uw, rh, (rw, c)] -> [N*Uh, rh, Uw, (rw, c)] is [N, Uh*sh, Uw*sw, inC] (a 4-D transpose; wasm depthToSpace is 30x slower)
+    const d = sh === 1 ? zc : tf.transpose(tf.reshape(zc, [n * h.count, w.count, sh, sw * inChannels]), [0, 2, 1, 3]);
+    const full = tf.reshape(d, [n, h.count * sh, w.count * sw, inChannels]);
+    const cropped = h.offset === 0 && w.offset === 0 && full.shape[1] === inHeight && full.shape[2] === inWidth;
+    return cropped ? full : tf.slice(full, [0, h.offset, w.offset, 0], [-1, inHeight, inWidth, -1]);
+  });
+};
+
+/** out[k, ...] = sum over i with ids[i] = k of x[i, ...]; ids outside [0, numSegments) are dropped, as on cpu. */
+const unsortedSegmentSum: KernelFunc = ({ inputs, attrs }) => {
+  const name = tf.UnsortedSegmentSum;
+  const x = tensorInput(inputs, 'x', name);
+  const segmentIds = tensorInput(inputs, 'segmentIds', name);
+  if (x === null || segmentIds === null) throw new ForgerError('E_BACKEND', `${name} on wasm needs tensor inputs, not bare TensorInfos`);
+  const { numSegments } = attrsOf<{ numSegments: number }>(attrs);
+  const rest = x.shape.slice(segmentIds.rank);
+  return tf.tidy(() => {
+    const ids = tf.cast(tf.reshape(segmentIds, [-1]), 'int32');
+    const rows = tf.reshape(tf.cast(x, 'float32'), [ids.size, -1]); // [n, D]
+    const hot = tf.cast(tf.oneHot(ids, numSegments), 'float32'); // [n, numSegments]
+    const sums = tf.reshape(tf.matMul(hot, rows, true, false), [numSegments, ...rest]);
+    return x.dtype === 'float32' ? sums : tf.cast(sums, x.dtype);
+  });
+};
+
+/** The stock kernel fills int32 bits whatever the dtype; keep it for int32 and select the values for other dtypes. */
+const oneHot: KernelFunc = (args) => {
+  const name = tf.OneHot;
+  const a = attrsOf<{ depth: number; onValue: number; offValue: number; dtype: tf.DataType }>(args.attrs);
+  const indices = tensorInput(args.inputs, 'indices', name);
+  if (a.dtype === 'int32' || indices === null) return runStock(name, args);
+  return tf.tidy(() => {
+    const hot = tf.cast(tf.oneHot(indices, a.depth), 'bool'); // int32 one-hot through the stock kernel
+    return tf.where(hot, tf.scalar(a.onValue, a.dtype), tf.scalar(a.offValue, a.dtype));
+  });
+};
+
+/** To bool: x != 0 (the stock kernel wraps values modulo 256); every other cast is the stock one. */
+const cast: KernelFunc = (args) => {
+  const name = tf.Cast;
+  const x = tensorInput(args.inputs, 'x', name);
+  const { dtype } = attrsOf<{ dtype: tf.DataType }>(args.attrs);
+  if (dtype !== 'bool' || x === null || x.dtype === 'bool' || x.dtype === 'string' || x.dtype === 'complex64') return runStock(name, args);
+  return tf.tidy(() => tf.notEqual(x, tf.scalar(0, x.dtype)));
+};
+
+/** XNNPACK's broadcasting binary ops take up to 6 dims; tiles needing more go to the stock kernel. */
+const MAX_BROADCAST_RANK = 6;
+
+/**
+ * tile(x, reps) viewed as [r0, x0, r1, x1, ...] is x viewed as [1, x0, 1, x1, ...]
+ * broadcast; size-1 axes are dropped and neighbours of the same kind merged
+ * ([1, 1, 1, C] by [N, H, W, 1] is [N*H*W, C] from [1, C]). x * 1 keeps every
+ * value bit for bit (-0 and NaN included).
+ */
+const tile: KernelFunc = (args) => {
+  const name = tf.Tile;
+  const x = tensorInput(args.inputs, 'x', name);
+  const { reps } = attrsOf<{ reps: number[] }>(args.attrs);
+  if (x === null || (x.dtype !== 'float32' && x.dtype !== 'int32')) return runStock(name, args);
+  const axes: { size: number; tiled: boolean }[] = [];
+  x.shape.forEach((size, i) => {
+    for (const axis of [{ size: reps[i] ?? 1, tiled: true }, { size, tiled: false }]) {
+      if (axis.size === 1) continue;
+      const last = axes[axes.length - 1];
+      if (last !== undefined && last.tiled === axis.tiled) last.size *= axis.size;
+      else axes.push(axis);
+    }
+  });
+  if (axes.length > MAX_BROADCAST_RANK || x.size === 0) return runStock(name, args);
+  const outShape = x.shape.map((size, i) => size * (reps[i] ?? 1));
+  return tf.tidy(() => {
+    const ones = tf.ones(axes.map((a) => a.size), x.dtype);
+    const spread = tf.mul(tf.reshape(x, axes.map((a) => (a.tiled ? 1 : a.size))), ones);
+    return tf.reshape(spread, outShape);
+  });
+};

@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { describe, test } from 'node:test';
+import { isForgerError } from '../../core/errors.ts';
+import { WASM_TRAINING_KERNELS } from './kernels.ts';
+import { type BackendChoice, setupBackend } from './setup.ts';
+
+const EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+const listenerCounts = (): number[] => EVENTS.map((e) => process.listenerCount(e));
+
+interface ChildResult {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/**
+ * Run setupBackend(choice) in a fresh Node process whose cwd is the temp dir (not
+ * the repo), optionally pointing wasm at a missing binary first, then optionally crash.
+ */
+function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boolean } = {}): Promise<ChildResult> {
+  const code = [
+    `import { setWasmPaths } from ${JSON.stringify(import.meta.resolve('@tensorflow/tfjs-backend-wasm'))};`,
+    `import { setupBackend } from ${JSON.stringify(new URL('./setup.ts', import.meta.url).href)};`,
+    opts.badWasmPath ? `setWasmPaths('/nonexistent/');` : '',
+    `try { console.log(JSON.stringify(await setupBackend(${JSON.stringify(choice)}))); }`,
+    `catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`,
+    opts.crash ? `setTimeout(() => { throw new Error('boom after setup'); });` : '',
+  ].join('\n');
+  const args = ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: tmpdir() }, (error, out, err) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, out, err });
+    });
+  });
+}
+
+describe('setupBackend', () => {
+  test('wasm: starts, registers the training kernels, leaves no process handlers behind', async () => {
+    const before = listenerCounts();
+    assert.deepEqual(await setupBackend('wasm'), { name: 'wasm', note: null });
+    assert.equal(tf.getBackend(), 'wasm');
+    for (const k of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(k, 'wasm'), `${k} registered`);
+    assert.deepEqual(listenerCounts(), before);
+    assert.deepEqual(await setupBackend('auto'), { name: 'wasm', note: null });
+  });
+
+  test('cpu: starts without the tfjs Node banner', async () => {
+    const warned: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warned.push(...args);
+    try {
+      assert.deepEqual(await setupBackend('cpu'), { name: 'cpu', note: null });
+      tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).dataSync());
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.deepEqual(warned, []);
+    await setupBackend('wasm');
+  });
+
+  test('rejects an unknown backend with E_CONFIG', async () => {
+    await assert.rejects(setupBackend('webgl' as BackendChoice), (e: unknown) => isForgerError(e) && e.code === 'E_CONFIG' && /webgl/.test(e.message));
+  });
+});
+
+describe('setupBackend in a fresh process outside the repo', () => {
+  test('auto gets wasm, prints nothing, and a later crash shows a plain stack (no wasm glue)', async () => {
+    const r = await child('auto', { crash: true });
+    assert.deepEqual(JSON.parse(r.out), { name: 'wasm', note: null });
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /boom after setup/);
+    assert.doesNotMatch(r.err, /WasmBackendModule|var Module|looks like you are running/);
+    assert.ok(r.err.length < 2000, `stderr is ${r.err.length} characters`);
+  });
+
+  test('wasm that cannot start is one E_BACKEND line', async () => {
+    const r = await child('wasm', { badWasmPath: true });
+    const e = JSON.parse(r.out) as { code: string; message: string };
+    assert.equal(e.code, 'E_BACKEND');
+    assert.match(e.message, /^wasm backend failed to start: .*ENOENT/);
+    assert.doesNotMatch(e.message, /\n/);
+    assert.equal(r.err, '');
+  });
+
+  test('auto falls back to cpu with a one-line note, quietly', async () => {
+    const r = await child('auto', { badWasmPath: true });
+    const s = JSON.parse(r.out) as { name: string; note: string };
+    assert.equal(s.name, 'cpu');
+    assert.match(s.note, /^wasm backend failed to start: .*; using cpu$/);
+    assert.doesNotMatch(s.note, /\n/);
+    assert.equal(r.err, '');
+  });
+});

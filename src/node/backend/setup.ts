@@ -1,0 +1,125 @@
+/**
+ * Backend choice for Node: the TF.js wasm backend (XNNPACK, SIMD; single-threaded
+ * in Node) with the training kernels it lacks, or the pure-JS cpu backend.
+ *
+ * Two pieces of tfjs behaviour are contained here:
+ *  - Emscripten's glue installs process 'uncaughtException' / 'unhandledRejection'
+ *    handlers that rethrow from inside its minified source, so any later crash
+ *    prints a screen of wasm glue. They are removed after start-up.
+ *  - The cpu backend prints a "Hi, looks like you are running TensorFlow.js in
+ *    Node.js" banner on its first write (through tfjs's warn(), muted only by the
+ *    PROD flag). That first write is made here with PROD set for the moment.
+ * The wasm binaries are found next to the package's own bundle (__dirname), so
+ * start-up does not depend on the process cwd.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { ForgerError } from '../../core/errors.ts';
+import { registerWasmTrainingKernels } from './kernels.ts';
+
+export type BackendChoice = 'auto' | 'wasm' | 'cpu';
+
+export interface BackendSetup {
+  /** the backend now active */
+  name: 'wasm' | 'cpu';
+  /** one line on why 'auto' did not get wasm; null otherwise */
+  note: string | null;
+}
+
+const CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu'];
+
+/**
+ * Make `name` the active backend. 'auto' is wasm, or cpu (with a note) when wasm
+ * cannot start. Throws ForgerError E_BACKEND when 'wasm' was asked for and fails.
+ */
+export async function setupBackend(name: BackendChoice): Promise<BackendSetup> {
+  if (!CHOICES.includes(name)) throw new ForgerError('E_CONFIG', `backend '${String(name)}' is not one of ${CHOICES.join(', ')}`);
+  if (name === 'cpu') {
+    await startCpu();
+    return { name: 'cpu', note: null };
+  }
+  try {
+    await startWasm();
+    return { name: 'wasm', note: null };
+  } catch (e) {
+    if (name === 'wasm') throw e;
+    await startCpu();
+    return { name: 'cpu', note: `${e instanceof Error ? e.message : String(e)}; using cpu` };
+  }
+}
+
+async function startWasm(): Promise<void> {
+  registerWasmTrainingKernels();
+  if (tf.getBackend() === 'wasm') return;
+  if (!('WebAssembly' in globalThis)) throw new ForgerError('E_BACKEND', 'wasm backend failed to start: WebAssembly is not available in this runtime');
+  const listenersBefore = processListeners();
+  const said: string[] = [];
+  const restoreConsole = captureConsole(said);
+  let started = false;
+  let thrown: unknown;
+  try {
+    started = await tf.setBackend('wasm');
+    if (started) await tf.ready();
+  } catch (e) {
+    thrown = e;
+  } finally {
+    restoreConsole();
+    removeListenersAddedSince(listenersBefore);
+  }
+  if (!started || thrown !== undefined) {
+    throw new ForgerError('E_BACKEND', `wasm backend failed to start: ${failureReason(thrown, said)}`, { cause: thrown });
+  }
+}
+
+async function startCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new ForgerError('E_BACKEND', 'cpu backend failed to start');
+  await tf.ready();
+  // The banner fires on the backend's first write; make that write now, muted.
+  const env = tf.env();
+  const prod = env.getBool('PROD');
+  env.set('PROD', true);
+  try {
+    tf.tensor1d([0]).dispose();
+  } finally {
+    env.set('PROD', prod);
+  }
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+type Listener = (...args: unknown[]) => void;
+const emitter: NodeJS.EventEmitter = process;
+
+function processListeners(): Set<Listener>[] {
+  return PROCESS_EVENTS.map((event) => new Set(emitter.listeners(event) as Listener[]));
+}
+
+function removeListenersAddedSince(before: Set<Listener>[]): void {
+  PROCESS_EVENTS.forEach((event, i) => {
+    for (const l of emitter.listeners(event) as Listener[]) if (!before[i]!.has(l)) emitter.removeListener(event, l);
+  });
+}
+
+/** tfjs reports a failed backend start only through console.warn (and Emscripten prints there too); collect it instead. */
+function captureConsole(into: string[]): () => void {
+  const { warn, error } = console;
+  const keep = (...args: unknown[]): void => {
+    into.push(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
+  };
+  console.warn = keep;
+  console.error = keep;
+  return () => {
+    console.warn = warn;
+    console.error = error;
+  };
+}
+
+/** One line: the thrown error, else the most specific thing printed during start-up. */
+function failureReason(thrown: unknown, said: string[]): string {
+  const texts = thrown !== undefined ? [thrown instanceof Error ? thrown.message : String(thrown)] : [];
+  const lines = [...texts, ...said]
+    .flatMap((s) => s.split('\n'))
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !/^Initialization of backend wasm failed$/.test(s) && !s.startsWith('at '));
+  const specific = lines.find((s) => /ENOENT|failed to|Aborted|CompileError|LinkError|RuntimeError/.test(s)) ?? lines[0] ?? 'unknown reason';
+  return specific.length > 200 ? `${specific.slice(0, 197)}...` : specific;
+}
