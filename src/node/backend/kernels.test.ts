@@ -224,6 +224,23 @@ describe('other kernels on wasm match cpu', () => {
   });
 });
 
+describe('BatchMatMul with transposes on wasm matches cpu', () => {
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[64, 100], [256, 100], false, true], // dense forward with a transposed operand
+    [[64, 1024], [64, 784], true, false], // dense weight gradient a^T g
+    [[64, 784], [1024, 784], false, true], // dense input gradient g W^T
+    [[7, 5], [3, 7], true, true],
+    [[2, 6, 4], [2, 6, 3], true, false], // batched
+    [[3, 4, 6], [3, 5, 6], false, true],
+  ];
+  for (const [aShape, bShape, tA, tB] of cases) {
+    test(`[${aShape}]${tA ? '^T' : ''} x [${bShape}]${tB ? '^T' : ''}`, async () => {
+      const got = await onBoth(() => tf.matMul(tf.tensor(values(aShape, 1), aShape), tf.tensor(values(bShape, 2), bShape), tA, tB));
+      assertClose(got, 'matMul');
+    });
+  }
+});
+
 describe('memory', () => {
   test('the kernels and their gradients leak no tensors', async () => {
     await tf.setBackend('wasm');

@@ -12,6 +12,9 @@
  *    the dtype): the int32 one-hot, then on/off values of the asked dtype.
  *  - Cast to bool (the wasm kernel copies with Uint8Array.set: 0.5 -> false,
  *    -1 -> 255): x != 0, as on cpu.
+ *  - BatchMatMul with transposeA/transposeB (every dense layer's gradient): the
+ *    stock kernel leaves XNNPACK for a loop 10-25x slower (a^T g for a 64x1024
+ *    by 64x784 weight gradient: 174 ms vs 7 ms); transposing first is exact.
  *  - Tile (an element-by-element loop, ~10x slower than a broadcast; batch norm's
  *    gradient tiles its per-channel terms to the full activation shape): a
  *    broadcasting multiply by ones.
@@ -33,7 +36,7 @@ type Pads = [[number, number], [number, number], [number, number], [number, numb
 const stock = new Map<string, KernelConfig>();
 
 /** The kernel names registerWasmTrainingKernels() provides on wasm. */
-export const WASM_TRAINING_KERNELS = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.UnsortedSegmentSum, tf.OneHot, tf.Cast, tf.Tile] as const;
+export const WASM_TRAINING_KERNELS = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.UnsortedSegmentSum, tf.OneHot, tf.Cast, tf.Tile, tf.BatchMatMul] as const;
 
 /**
  * Register (once) the kernels above for the 'wasm' backend, replacing stock ones
@@ -46,6 +49,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(tf.OneHot, oneHot);
   replaceKernel(tf.Cast, cast);
   replaceKernel(tf.Tile, tile);
+  replaceKernel(tf.BatchMatMul, batchMatMul);
 }
 
 function replaceKernel(kernelName: string, kernelFunc: KernelFunc): void {
@@ -275,4 +279,23 @@ const tile: KernelFunc = (args) => {
     const spread = tf.mul(tf.reshape(x, axes.map((a) => (a.tiled ? 1 : a.size))), ones);
     return tf.reshape(spread, outShape);
   });
+};
+
+/**
+ * matMul(a, b, transposeA, transposeB) as matMul(a^T, b^T) with explicit
+ * transposes of the last two axes, so the product runs on XNNPACK's fast path.
+ * The transposes only move values; the product is the same sum in XNNPACK's order.
+ */
+const batchMatMul: KernelFunc = (args) => {
+  const name = tf.BatchMatMul;
+  const { transposeA, transposeB } = attrsOf<{ transposeA: boolean; transposeB: boolean }>(args.attrs);
+  const a = tensorInput(args.inputs, 'a', name);
+  const b = tensorInput(args.inputs, 'b', name);
+  if ((!transposeA && !transposeB) || a === null || b === null || a.dtype !== 'float32' || b.dtype !== 'float32') return runStock(name, args);
+  const swapLast = (t: tf.Tensor) => {
+    const perm = t.shape.map((_, i) => i);
+    [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1]!, perm[t.rank - 2]!];
+    return tf.transpose(t, perm);
+  };
+  return tf.tidy(() => tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b));
 };
