@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { expectNoLeaks } from '../testing/leaks.ts';
+import { resolveConfig } from './config.ts';
+import { ImageSampler, toySampler } from './data.ts';
+import { ForgerError } from './errors.ts';
+import { GanRun } from './trainer.ts';
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+const ringConfig = resolveConfig({ model: { gWidths: [16], dWidths: [16] }, train: { steps: 4, batchSize: 16, gridSize: 8 } }, 'toy-ring8');
+
+test('tensor count is flat across training steps and sampling', async () => {
+  const run = new GanRun(ringConfig, toySampler('ring8', 1));
+  await expectNoLeaks(() => run.trainOnce(), 3);
+  await expectNoLeaks(() => run.sampleFixed());
+  run.dispose();
+});
+
+test('dispose releases every tensor of a run', async () => {
+  const before = tf.memory().numTensors;
+  const run = new GanRun(ringConfig, toySampler('ring8', 1));
+  await run.trainOnce();
+  run.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('callbacks fire on their cadence and a stop ends the loop', async () => {
+  const config = resolveConfig({ model: { gWidths: [8], dWidths: [8] }, train: { steps: 5, batchSize: 8, gridSize: 4, sampleEvery: 2, checkpointEvery: 3 } }, 'toy-ring8');
+  const run = new GanRun(config, toySampler('ring8', 1));
+  const seen: string[] = [];
+  await run.train({
+    onStep: (r) => void seen.push(`s${r.step}`),
+    onSample: (s) => void seen.push(`g${s}`),
+    onCheckpoint: (s) => void seen.push(`c${s}`),
+  });
+  assert.deepEqual(seen, ['s1', 's2', 'g2', 's3', 'c3', 's4', 'g4', 's5', 'g5', 'c5']);
+  run.dispose();
+});
+
+test('the same seed gives the same run; another seed does not', async () => {
+  const losses = async (seed: number) => {
+    const c = resolveConfig({ ...ringConfig, seed }, 'toy-ring8');
+    const run = new GanRun(c, toySampler('ring8', seed));
+    const out = [];
+    for (let i = 0; i < 3; i++) out.push((await run.trainOnce()).lossD);
+    run.dispose();
+    return out;
+  };
+  assert.deepEqual(await losses(3), await losses(3));
+  assert.notDeepEqual(await losses(3), await losses(4));
+});
+
+test('with G frozen, D learns to separate real from fake', async () => {
+  // G with lrG tiny, D normal: D should win quickly on ring data.
+  const c = resolveConfig({ model: { gWidths: [16], dWidths: [32] }, train: { steps: 60, batchSize: 64, lrG: 1e-9, lrD: 1e-2 } }, 'toy-ring8');
+  const run = new GanRun(c, toySampler('ring8', 1));
+  let last = await run.trainOnce();
+  for (let i = 0; i < 59; i++) last = await run.trainOnce();
+  assert.ok(last.dReal - last.dFake > 0.2, `D(x) ${last.dReal}, D(G(z)) ${last.dFake}`);
+  run.dispose();
+});
+
+test('NaN losses stop training with E_DIVERGED', async () => {
+  const set = { shape: [3, 3, 1] as [number, number, number], count: 4, pixels: new Uint8Array(36), labels: null };
+  const c = resolveConfig({ train: { batchSize: 4 } }, 'circles-3x3');
+  const run = new GanRun(c, new ImageSampler(set, [0, 1], 1));
+  // Poison one weight of D.
+  const w = run.discriminator.getWeights();
+  run.discriminator.setWeights(w.map((t, i) => (i === 0 ? tf.fill(t.shape, NaN) : t)));
+  await assert.rejects(run.trainOnce(), (e: unknown) => e instanceof ForgerError && e.code === 'E_DIVERGED' && /diverged at step 1/.test(e.message));
+  run.dispose();
+});
