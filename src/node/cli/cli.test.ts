@@ -49,7 +49,7 @@ describe('train', () => {
     assert.match(r.out, /done at step 4/);
     assert.match(r.err, /backend cpu/);
     const grid = png(join(out, 'samples', 'latest.png'));
-    assert.equal(grid.width, 2 * 28 + 3 * 2);
+    assert.equal(grid.width, 2 * 56 + 3 * 2);
     assert.ok((await stat(join(out, 'charts', 'training.png'))).size > 0);
     assert.ok((await stat(join(out, 'checkpoints', 'step-000004', 'generator', 'model.json'))).size > 0);
   });
@@ -157,7 +157,7 @@ describe('using a trained model', () => {
     const grid = join(root, 'walk.png');
     r = await cli('interpolate', run(), '--steps', '5', '--rows', '2', '--mode', 'lerp', '--out', grid, '--backend', 'cpu');
     assert.equal(r.code, 0, r.err);
-    assert.equal(png(grid).width, 5 * 28 + 6 * 2);
+    assert.equal(png(grid).width, 5 * 56 + 6 * 2);
   });
 
   test('score: one line per image, and JSON', async () => {

@@ -9,9 +9,9 @@ import { chartPanel, lineChart, scatter } from '../io/plot.ts';
 import { writePng } from '../io/png.ts';
 import { checkpointName } from './checkpoint.ts';
 
-/** Upscale tiny images so a grid is visible: 3x3 circles become 48x48 cells. */
+/** Upscale tiny images so a grid is visible: 28x28 digits become 56x56 cells, 3x3 circles 63x63. */
 export function gridScale(size: number): number {
-  return Math.max(1, Math.floor(48 / size));
+  return Math.max(1, Math.floor(64 / size));
 }
 
 /** The fixed-noise batch as a grid image. */
