@@ -114,6 +114,20 @@ describe('train', () => {
     assert.match(r.err, /cannot write to output directory/);
   });
 
+  test('bad input: corrupt IDX file, and a resume that changes the model', async () => {
+    const idx = join(root, 'bad-images-idx3-ubyte');
+    await writeFile(idx, Buffer.from([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]));
+    let r = await cli('train', '--dataset', 'idx', '--data', idx, '--backend', 'cpu', '--out', join(root, 'idx'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /bad-images-idx3-ubyte/);
+    assert.match(r.err, /truncated|expected|short/i);
+    r = await cli('train', '--resume', join(root, 'img'), '--latent-dim', '50', '--backend', 'cpu');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /trained with model\.latentDim 8, not 50/);
+    r = await cli('train', '--resume', join(root, 'img'), '--preset', 'toy-ring8');
+    assert.match(r.err, /is a mnist-mlp run, not toy-ring8/);
+  });
+
   test('a run directory is never overwritten', async () => {
     const r = await cli('train', ...tinyImage, '--steps', '1', '--out', join(root, 'img'));
     assert.equal(r.code, 2);
@@ -200,6 +214,32 @@ describe('using a trained model', () => {
 });
 
 describe('as a process', () => {
+  test('Ctrl-C saves a checkpoint and exits 130; --resume continues', async () => {
+    const { spawn } = await import('node:child_process');
+    const out = join(root, 'sigint');
+    const child = spawn(process.execPath, [BIN, 'train', '--preset', 'toy-ring8', '--steps', '100000', '--log-every', '5', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/step 10\//.test(stdout) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', resolve);
+    });
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /stopping after this step and saving a checkpoint/);
+    assert.match(stdout, /stopped at step \d+; checkpoint .*step-0000\d\d/);
+    assert.match(stdout, /continue with: forger train --resume/);
+    const step = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')).step;
+    assert.ok(step >= 10);
+    const r = await cli('train', '--resume', out, '--steps', String(step + 2));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`done at step ${step + 2}`));
+  });
+
+
   test('exit codes and one-line errors, no stack traces', () => {
     const r = spawnSync(process.execPath, [BIN, 'train', '--preset', 'nope'], { encoding: 'utf8' });
     assert.equal(r.status, 2);

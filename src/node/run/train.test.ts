@@ -86,6 +86,23 @@ test('stopping early saves a checkpoint at the stop step', async () => {
   assert.match(await findLatestCheckpoint(runDir), /step-000002$/);
 });
 
+test('a crash mid-save leaves the previous checkpoint usable; a broken latest.json falls back to scanning', async () => {
+  const runDir = join(root, 'crash');
+  await trainRun({ config: resolveConfig({ ...small, train: { ...small.train, steps: 3 } }, 'mnist-mlp'), runDir });
+  // What a process killed while writing step 6 leaves: a half-filled temp dir from a dead pid.
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const partial = join(runDir, 'checkpoints', '.step-000006.tmp-999999-abc');
+  await mkdir(join(partial, 'generator'), { recursive: true });
+  await writeFile(join(partial, 'generator', 'weights.bin'), 'partial');
+  assert.match(await findLatestCheckpoint(runDir), /step-000003$/);
+  await writeFile(join(runDir, 'latest.json'), '{"step": 6, "dir": "checkp');
+  assert.match(await findLatestCheckpoint(runDir), /step-000003$/);
+  const res = await trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir, resume: true, overrides: { train: { steps: 6 } } });
+  assert.equal(res.step, 6);
+  assert.deepEqual(JSON.parse(await readFile(join(runDir, 'latest.json'), 'utf8')).step, 6);
+  assert.ok(!(await readdir(join(runDir, 'checkpoints'))).some((n) => n.startsWith('.')), 'the dead temp dir was cleaned up');
+});
+
 test('training leaks no tensors across steps and checkpoints', async () => {
   const before = tf.memory().numTensors;
   await trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir: join(root, 'leak') });

@@ -129,7 +129,11 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     opts.onStart?.(config, run.step);
     let stopped = false;
     await run.train({
-      onStep: (row) => opts.onStep?.(row, run),
+      onStep: async (row) => {
+        opts.onStep?.(row, run);
+        // Let signal handlers (Ctrl-C) and I/O run: the step's awaits alone are microtasks.
+        await new Promise((resolve) => setImmediate(resolve));
+      },
       onSample: async (step) => {
         await writeProgressImages(runDir, run, step);
       },
