@@ -14,6 +14,9 @@ test('on a terminal: one bar redrawn in place with step, losses, D outputs, img/
   assert.ok(frames.length >= 2);
   assert.match(frames[frames.length - 1]!, /\[#{24}\] 10\/10 lossD 1\.234 lossG 0\.500 D\(x\) 0\.610 D\(G\(z\)\) 0\.390 100 img\/s ETA \d+s/);
   assert.ok(out.endsWith('\n'));
+  let narrow = '';
+  new Progress({ total: 10, start: 0, tty: true, columns: 40, logEvery: 5, write: (s) => void (narrow += s) }).update(row(3));
+  assert.ok(narrow.replace('\r\x1b[2K', '').length <= 39, 'fits a 40-column terminal');
 });
 
 test('off a terminal: plain lines at the first step, every logEvery steps and the last', () => {

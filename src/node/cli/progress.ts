@@ -7,6 +7,8 @@ export interface ProgressOptions {
   start: number;
   tty: boolean;
   logEvery: number;
+  /** Terminal width; the bar line is cut to fit so \r can redraw it. @default 120 */
+  columns?: number;
   write(s: string): void;
 }
 
@@ -43,7 +45,8 @@ export class Progress {
       const width = 24;
       const filled = Math.round((r.step / total) * width);
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      this.o.write(`\r\x1b[2K[${bar}] ${r.step}/${total} ${stats} ETA ${duration(eta)}`);
+      const line = `[${bar}] ${r.step}/${total} ${stats} ETA ${duration(eta)}`;
+      this.o.write(`\r\x1b[2K${line.slice(0, Math.max(20, (this.o.columns ?? 120) - 1))}`);
     } else if (r.step % this.o.logEvery === 0 || r.step === total || r.step === start + 1) {
       this.o.write(`step ${r.step}/${total} ${stats} eta ${duration(eta)}\n`);
     }

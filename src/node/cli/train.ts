@@ -99,7 +99,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       logger: { info: (m) => io.err(`forger: ${m}\n`), warn: (m) => io.err(`forger: warning: ${m}\n`) },
       onStart: (resolved, startStep) => {
         io.out(`forger: run ${runDir}\n${describeConfig(resolved).map((l) => `  ${l}\n`).join('')}`);
-        progress = new Progress({ total: resolved.train.steps, start: startStep, tty: io.isTTY, logEvery: resolved.train.logEvery, write: io.out });
+        progress = new Progress({ total: resolved.train.steps, start: startStep, tty: io.isTTY, columns: process.stdout.columns, logEvery: resolved.train.logEvery, write: io.out });
       },
       onStep: (row) => progress?.update(row),
       shouldStop: () => stopRequested,
