@@ -2,7 +2,7 @@
 import { PRESETS, resolveConfig, type UserConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 
-type Kind = 'int' | 'num' | 'str' | 'list' | 'onoff';
+export type Kind = 'int' | 'num' | 'str' | 'list' | 'onoff';
 
 interface FlagSpec {
   flag: string;
@@ -10,11 +10,13 @@ interface FlagSpec {
   paths: string[];
   kind: Kind;
   help: string;
+  /** Placeholder in --help, when the kind's default (N, X, NAME, ...) does not fit. */
+  metavar?: string;
 }
 
 /** Every knob of a preset, as a flag. --image-size and --channels are handled apart (they edit model.dataShape). */
 export const CONFIG_FLAGS: FlagSpec[] = [
-  { flag: 'data', paths: ['data.path'], kind: 'str', help: 'dataset: IDX file/folder or image folder' },
+  { flag: 'data', paths: ['data.path'], kind: 'str', metavar: 'PATH', help: 'dataset: IDX file/folder or image folder' },
   { flag: 'dataset', paths: ['data.source'], kind: 'str', help: 'mnist | fashion | idx | folder | spiral | ring8 | grid25 | circles' },
   { flag: 'limit', paths: ['data.limit'], kind: 'int', help: 'use only the first N samples' },
   { flag: 'seed', paths: ['seed'], kind: 'int', help: 'random seed (weights, noise, data order)' },
