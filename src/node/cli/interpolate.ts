@@ -10,7 +10,7 @@ import { setupBackend } from '../backend/setup.ts';
 import { writeGif } from '../io/gif.ts';
 import { writePng } from '../io/png.ts';
 import { loadRun } from '../run/load.ts';
-import { gridScale } from '../run/progress-images.ts';
+import { gridLayout } from '../run/progress-images.ts';
 import type { Io } from './main.ts';
 import { choiceOption, intOption, parse } from './parse.ts';
 import { pickSeed } from './sample.ts';
@@ -80,9 +80,9 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
     const pixels = toPixels(generate(run.generator, latentWalk(a, b, dim, steps, mode), dim), model);
     const shape = model.dataShape as [number, number, number];
     const per = shape[0] * shape[1] * shape[2];
-    const scale = Math.max(gridScale(shape[0]), shape[0] < 64 ? 3 : 1);
+    const scale = Math.max(gridLayout(shape[0]).scale, shape[0] < 64 ? 3 : 1);
     if (ext === '.png') {
-      await writePng(out, makeGrid(pixels, shape, { columns: steps, scale: gridScale(shape[0]) }));
+      await writePng(out, makeGrid(pixels, shape, { columns: steps, ...gridLayout(shape[0]) }));
     } else {
       // Frame s shows step s of every walk; the walk plays forward then back.
       const frames = [];

@@ -10,7 +10,7 @@ import { scatter } from '../io/plot.ts';
 import { writePng } from '../io/png.ts';
 import { setupBackend } from '../backend/setup.ts';
 import { loadRun } from '../run/load.ts';
-import { gridScale } from '../run/progress-images.ts';
+import { gridLayout } from '../run/progress-images.ts';
 import type { Io } from './main.ts';
 import { choiceOption, intOption, parse } from './parse.ts';
 
@@ -83,7 +83,7 @@ export async function sampleCommand(argv: string[], io: Io): Promise<number> {
     }
     const out = (values.grid as string | undefined) ?? join(runDir, 'samples', `sample-seed${seed}.png`);
     const columns = values.columns === undefined ? undefined : intOption(values, 'columns', 8, 1, 10000);
-    await writePng(out, makeGrid(pixels, shape, { columns, scale: gridScale(shape[0]) }));
+    await writePng(out, makeGrid(pixels, shape, { columns, ...gridLayout(shape[0]) }));
     io.out(`forger: wrote ${out} (${n} images, seed ${seed})\n`);
     return 0;
   } finally {

@@ -9,9 +9,13 @@ import { chartPanel, lineChart, scatter } from '../io/plot.ts';
 import { writePng } from '../io/png.ts';
 import { checkpointName } from './checkpoint.ts';
 
-/** Upscale tiny images so a grid is visible: 28x28 digits become 56x56 cells, 3x3 circles 63x63. */
-export function gridScale(size: number): number {
-  return Math.max(1, Math.floor(64 / size));
+/**
+ * Upscale tiny images so a grid is visible (28x28 digits become 56x56 cells,
+ * 3x3 circles 63x63), with wider gaps between big cells.
+ */
+export function gridLayout(size: number): { scale: number; gap: number } {
+  const scale = Math.max(1, Math.floor(64 / size));
+  return { scale, gap: scale >= 8 ? 8 : 2 };
 }
 
 /** The fixed-noise batch as a grid image. */
@@ -19,7 +23,7 @@ export function sampleGrid(run: GanRun): Image8 {
   const m = run.config.model;
   const pixels = toUint8(run.sampleFixed(), dataRange(m)!);
   const shape = m.dataShape as [number, number, number];
-  return makeGrid(pixels, shape, { scale: gridScale(shape[0]) });
+  return makeGrid(pixels, shape, gridLayout(shape[0]));
 }
 
 /** Real vs generated points for 2D data. */
