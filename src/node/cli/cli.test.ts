@@ -157,10 +157,14 @@ describe('using a trained model', () => {
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split('\n');
     assert.equal(lines[0], 'x,y');
+    assert.match(r.err, /^forger: \d\/8 modes captured, [\d.]+% high quality/m);
     assert.equal(lines.length, 6);
     assert.ok(lines.slice(1).every((l) => /^-?[\d.e-]+,-?[\d.e-]+$/.test(l)));
     const j = await cli('sample', join(root, 'ring'), '--n', '2', '--format', 'json', '--backend', 'cpu');
     assert.equal(JSON.parse(j.out).points.length, 2);
+    const scatterPng = join(root, 'ring-scatter.png');
+    assert.equal((await cli('sample', join(root, 'ring'), '--n', '50', '--format', 'png', '--out', scatterPng, '--backend', 'cpu')).code, 0);
+    assert.ok(png(scatterPng).width >= 300);
   });
 
   test('interpolate: GIF and PNG grid', async () => {
