@@ -75,7 +75,7 @@ class Bench {
     this.latentDim = model.latentDim;
     const adamG = new Adam({ learningRate: train.lrG, beta1: train.beta1, beta2: train.beta2 });
     const adamD = new Adam({ learningRate: train.lrD, beta1: train.beta1, beta2: train.beta2 });
-    this.s = { ...models, optG: adamG, optD: adamD, loss: train.loss, dropoutRng: new Rng(0, 'bench-dropout') };
+    this.s = { ...models, optG: adamG, optD: adamD, loss: train.loss, labelSmoothing: train.labelSmoothing, dropoutRng: new Rng(0, 'bench-dropout') };
     // like the peer's torch.rand(batch, *shape) * 2 - 1, drawn once
     const per = model.dataShape.reduce((a, b) => a * b, 1);
     this.real = tf.tensor(sampleNoise(this.batch, per, 'uniform', new Rng(0, 'bench-real')), [this.batch, ...model.dataShape]);

@@ -60,6 +60,8 @@ export interface TrainConfig {
   beta2: number;
   /** D updates per G update. @default 1 */
   dSteps: number;
+  /** One-sided label smoothing: D's target for real samples is 1 - labelSmoothing. @default 0 */
+  labelSmoothing: number;
   /** Total G steps. Resolved from `epochs` when that is given. */
   steps: number;
   /** Epochs over a finite dataset (null: use `steps`). */
@@ -131,6 +133,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     beta1: 0.5,
     beta2: 0.999,
     dSteps: 1,
+    labelSmoothing: 0,
     steps: 2000,
     epochs: null,
     sampleEvery: 100,
@@ -313,6 +316,7 @@ export function validateConfig(c: ResolvedConfig): void {
   checkNum('train.beta1', t.beta1, 0, 0.9999);
   checkNum('train.beta2', t.beta2, 0, 0.99999);
   checkInt('train.dSteps', t.dSteps, 1, 100);
+  checkNum('train.labelSmoothing', t.labelSmoothing, 0, 0.5);
   checkInt('train.steps', t.steps, 1);
   if (t.epochs !== null) checkNum('train.epochs', t.epochs, 0, 1e6, true);
   checkInt('train.sampleEvery', t.sampleEvery, 1);

@@ -19,6 +19,14 @@ test('D loss is BCE(real -> 1) + BCE(fake -> 0), by hand', () => {
   close(discriminatorLoss(tf.tensor2d(real, [2, 1]), tf.tensor2d(fake, [2, 1])).dataSync()[0]!, want);
 });
 
+test('one-sided label smoothing: real target 1 - s, by hand', () => {
+  const real = [1.5, -0.5];
+  const s = 0.1;
+  const bce = (l: number, t: number) => -(t * Math.log(sig(l)) + (1 - t) * Math.log(1 - sig(l)));
+  const want = (bce(real[0]!, 1 - s) + bce(real[1]!, 1 - s)) / 2 + bce(0.2, 0);
+  close(discriminatorLoss(tf.tensor2d(real, [2, 1]), tf.tensor2d([0.2], [1, 1]), s).dataSync()[0]!, want);
+});
+
 test("seed 004's example: D(G(z)) = 0.74 gives D error -ln(1-0.74) and G error -ln(0.74)", () => {
   const l = Math.log(0.74 / 0.26); // logit of 0.74
   const fake = tf.tensor2d([l], [1, 1]);

@@ -7,9 +7,17 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossName } from './config.ts';
 
-/** D: minimise -[log D(x) + log(1 - D(G(z)))], the BCE of real -> 1 and fake -> 0 (same for both G losses). */
-export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as tf.Scalar);
+/**
+ * D: minimise -[log D(x) + log(1 - D(G(z)))], the BCE of real -> 1 and fake -> 0
+ * (the same for both G losses). With one-sided label smoothing s (Salimans et al.
+ * 2016) the real target is 1 - s: BCE(l, t) = t softplus(-l) + (1 - t) softplus(l).
+ */
+export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor, smoothing = 0): tf.Scalar {
+  return tf.tidy(() => {
+    const t = 1 - smoothing;
+    const realTerm = smoothing === 0 ? tf.softplus(tf.neg(realLogits)) : tf.add(tf.mul(tf.softplus(tf.neg(realLogits)), t), tf.mul(tf.softplus(realLogits), 1 - t));
+    return tf.add(tf.mean(realTerm), tf.mean(tf.softplus(fakeLogits))) as tf.Scalar;
+  });
 }
 
 /**

@@ -15,6 +15,8 @@ export interface StepModels {
   optG: Adam;
   optD: Adam;
   loss: LossName;
+  /** One-sided label smoothing of D's real target (0 = none). */
+  labelSmoothing: number;
   /** Seeds the dropout masks, so runs (and resumed runs) repeat exactly. */
   dropoutRng: Rng;
 }
@@ -67,7 +69,7 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
         const fakeLogits = logits(D, fake, rng);
         kept.dReal = tf.keep(meanProbability(realLogits));
         kept.dFake = tf.keep(meanProbability(fakeLogits));
-        return discriminatorLoss(realLogits, fakeLogits);
+        return discriminatorLoss(realLogits, fakeLogits, s.labelSmoothing);
       },
       true,
       dVars,

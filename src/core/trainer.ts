@@ -83,7 +83,7 @@ export class GanRun {
     try {
       metrics = await readMetrics(
         trainStep(
-          { generator: this.generator, discriminator: this.discriminator, optG: this.optG, optD: this.optD, loss: train.loss, dropoutRng: this.dropoutRng },
+          { generator: this.generator, discriminator: this.discriminator, optG: this.optG, optD: this.optD, loss: train.loss, labelSmoothing: train.labelSmoothing, dropoutRng: this.dropoutRng },
           reals,
           zs,
         ),

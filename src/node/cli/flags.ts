@@ -46,6 +46,7 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'beta1', paths: ['train.beta1'], kind: 'num', help: 'Adam beta1' },
   { flag: 'beta2', paths: ['train.beta2'], kind: 'num', help: 'Adam beta2' },
   { flag: 'd-steps', paths: ['train.dSteps'], kind: 'int', help: 'D updates per G update' },
+  { flag: 'label-smoothing', paths: ['train.labelSmoothing'], kind: 'num', help: "one-sided: D's real target is 1 - X (e.g. 0.1)" },
   { flag: 'steps', paths: ['train.steps'], kind: 'int', help: 'training steps (G updates)' },
   { flag: 'epochs', paths: ['train.epochs'], kind: 'num', help: 'passes over the dataset (instead of --steps)' },
   { flag: 'sample-every', paths: ['train.sampleEvery'], kind: 'int', help: 'write a sample grid every N steps' },
