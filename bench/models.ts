@@ -2,8 +2,9 @@
  * The three networks of the PyTorch peer (../shared/peers/torch_gan_bench.py), built
  * with Forger's own builders where Forger's presets equal them:
  *   dcgan28  = preset mnist-dcgan (G and D exactly)
- *   mlp      = preset mnist-mlp (G and D exactly; Forger's G ends in a reshape to
- *              28x28x1 and D starts with a flatten, both free views of the 784 values)
+ *   mlp      = preset mnist-mlp without its batch norm in G (the peer has none), else
+ *              exactly; Forger's G ends in a reshape to 28x28x1 and D starts with a
+ *              flatten, both free views of the 784 values
  *   dcgan64  D = preset folder-dcgan64's D. G differs: the peer has no BN after the
  *              dense layer, while Forger's builder puts one there whenever gBatchNorm
  *              is on, so buildPeerDcgan64Generator() below builds the peer's G from
@@ -45,7 +46,7 @@ export const PEER_PARAMS: Record<ModelCase, { g: number; d: number }> = {
 
 /** The preset's resolved config (its train part gives Adam 2e-4, 0.5, 0.999 and batch 64, as the peer). */
 export function benchConfig(c: ModelCase): ResolvedConfig {
-  return resolveConfig({}, PRESET_OF[c]);
+  return resolveConfig(c === 'mlp' ? { model: { gBatchNorm: false } } : {}, PRESET_OF[c]);
 }
 
 /**

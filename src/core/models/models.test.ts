@@ -53,11 +53,15 @@ test("seed 000's 64x64 generator: 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 ->
 });
 
 test('seed 002 MLP parameter counts (z100-256-1024-784, 784-1024-512-1)', () => {
-  const c = resolveConfig({}, 'mnist-mlp').model;
+  const c = resolveConfig({ model: { gBatchNorm: false } }, 'mnist-mlp').model;
   const g = buildGenerator(c, 1);
   const d = buildDiscriminator(c, 1);
   assert.equal(g.countParams(), 100 * 256 + 256 + 256 * 1024 + 1024 + 1024 * 784 + 784);
   assert.equal(d.countParams(), 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 + 1);
+  // The preset adds batch norm to G: gamma, beta, moving mean and variance per hidden unit.
+  const gbn = buildGenerator(resolveConfig({}, 'mnist-mlp').model, 1);
+  assert.equal(gbn.countParams(), g.countParams() + 4 * (256 + 1024));
+  gbn.dispose();
   g.dispose();
   d.dispose();
 });
