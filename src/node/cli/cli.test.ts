@@ -196,7 +196,7 @@ describe('using a trained model', () => {
     assert.match(r.out, /progress: step 6\/6/);
     assert.match(r.out, /g_dense1\s+Dense\s+\[n, 16\]\s+144/);
     const j = JSON.parse((await cli('info', run(), '--json')).out);
-    assert.equal(j.generator.params, 8 * 16 + 16 + 16 * 784 + 784);
+    assert.equal(j.generator.params, 8 * 16 + 16 + 4 * 16 + 16 * 784 + 784); // dense, batch norm (4 per unit), dense
   });
 
   test('bad input: missing run, undecodable image, corrupt checkpoint', async () => {
