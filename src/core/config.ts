@@ -6,6 +6,7 @@
  * `model` holds everything needed to rebuild G and D; it is saved with the weights.
  */
 import { ForgerError } from './errors.ts';
+import { isToyName } from './toy2d.ts';
 
 export type NoiseDist = 'normal' | 'uniform';
 export type LossName = 'minimax' | 'non-saturating';
@@ -327,7 +328,7 @@ export function validateConfig(c: ResolvedConfig): void {
   checkInt('train.keepCheckpoints', t.keepCheckpoints, 1);
   checkInt('train.gridSize', t.gridSize, 1, 10000);
   if (c.data.limit !== null) checkInt('data.limit', c.data.limit, 1);
-  const pointData = ['spiral', 'ring8', 'grid25'].includes(c.data.source);
+  const pointData = isToyName(c.data.source);
   if (pointData !== (m.dataShape.length === 1)) {
     fail('model.dataShape', m.dataShape, `data source ${c.data.source} has ${pointData ? '2D points; use [2]' : 'images; use [h, w, c]'}`);
   }

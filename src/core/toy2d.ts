@@ -11,6 +11,10 @@ import type { Rng } from './rng.ts';
 export type ToyName = 'spiral' | 'ring8' | 'grid25';
 export const TOY_NAMES: readonly ToyName[] = ['spiral', 'ring8', 'grid25'];
 
+export function isToyName(name: string): name is ToyName {
+  return (TOY_NAMES as readonly string[]).includes(name);
+}
+
 /** Spiral: r = t, angle = 2 pi SPIRAL_TURNS t, t ~ U[0.25, 1], plus N(0, SPIRAL_NOISE^2) per coordinate. */
 const SPIRAL_TURNS = 1.5;
 const SPIRAL_NOISE = 0.02;

@@ -5,7 +5,7 @@ import { ForgerError } from '../../core/errors.ts';
 import { imageAt, makeGrid } from '../../core/image.ts';
 import { Rng } from '../../core/rng.ts';
 import { sample, toPixels } from '../../core/sample.ts';
-import { modeStats, sampleToy, toyRange } from '../../core/toy2d.ts';
+import { isToyName, modeStats, sampleToy, toyRange } from '../../core/toy2d.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { scatter } from '../io/plot.ts';
 import { writePng } from '../io/png.ts';
@@ -59,21 +59,20 @@ export async function sampleCommand(argv: string[], io: Io): Promise<number> {
       const format = choiceOption(values, 'format', ['csv', 'json', 'png'] as const, 'csv');
       const pts = Array.from({ length: n }, (_, i) => [values32[2 * i]!, values32[2 * i + 1]!] as const);
       const source = run.state.config.data.source;
-      const stats = source === 'ring8' || source === 'grid25' ? modeStats(source, values32) : null;
+      const stats = isToyName(source) ? modeStats(source, values32) : null; // null for the spiral
       if (stats) {
         const k = stats.counts.length;
         io.err(`forger: ${stats.modesCovered}/${k} modes captured, ${(stats.highQuality * 100).toFixed(1)}% high quality (within 3 std of a mode)\n`);
       }
       if (format === 'png') {
         const out = (values.out as string | undefined) ?? (values.grid as string | undefined) ?? join(runDir, 'samples', `sample-seed${seed}.png`);
-        const toy = source === 'spiral' || source === 'ring8' || source === 'grid25';
-        const real = toy ? [{ name: 'real', points: sampleToy(source, n, new Rng(seed, 'real')), color: [90, 90, 90] as const }] : [];
+        const real = isToyName(source) ? [{ name: 'real', points: sampleToy(source, n, new Rng(seed, 'real')), color: [90, 90, 90] as const }] : [];
         await writePng(
           out,
           scatter({
             title: `${run.state.config.preset}: ${n} samples, seed ${seed}`,
             sets: [...real, { name: 'generated', points: values32, color: [220, 60, 40] }],
-            ...(toy ? { range: toyRange(source) } : {}),
+            ...(isToyName(source) ? { range: toyRange(source) } : {}),
           }),
         );
         io.out(`forger: wrote ${out} (${n} points, seed ${seed})\n`);

@@ -3,6 +3,7 @@ import { dataRange, type ResolvedConfig } from '../../core/config.ts';
 import { circlesSampler, ImageSampler, toySampler, type RealData } from '../../core/data.ts';
 import { ForgerError } from '../../core/errors.ts';
 import type { ImageSet } from '../../core/image.ts';
+import { isToyName } from '../../core/toy2d.ts';
 import { loadFashion } from '../data/fashion.ts';
 import { loadFolder } from '../data/folder.ts';
 import { loadIdxImages } from '../data/idx.ts';
@@ -42,7 +43,7 @@ export function checkImageSet(set: ImageSet, config: ResolvedConfig): void {
 
 export async function loadRealData(config: ResolvedConfig): Promise<RealData> {
   const { source } = config.data;
-  if (source === 'spiral' || source === 'ring8' || source === 'grid25') return toySampler(source, config.seed);
+  if (isToyName(source)) return toySampler(source, config.seed);
   const range = dataRange(config.model);
   if (!range) throw new ForgerError('E_CONFIG', `model.output linear cannot be used for images; use tanh or sigmoid`);
   if (source === 'circles') return circlesSampler(range, config.seed);
