@@ -49,7 +49,8 @@ function logits(model: tf.LayersModel, x: tf.Tensor, rng: Rng): tf.Tensor {
 
 /**
  * @param reals dSteps real batches
- * @param zs dSteps noise batches; the last one is also G's batch (as the PyTorch example reuses its fake batch)
+ * @param zs dSteps noise batches; the last one is also G's (the PyTorch example reuses that fake batch;
+ *   here G(z) is recomputed under G's gradient tape, so G runs forward twice per iteration)
  * @returns a [4] tensor: lossD, lossG, dReal, dFake (one read-back for all)
  */
 export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): tf.Tensor1D {
