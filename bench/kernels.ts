@@ -1,14 +1,14 @@
 /**
  * Times the stock wasm kernels against registerWasmTrainingKernels()'s on the
  * DCGAN MNIST shapes (batch 64). A script, not a test:
- *   npx tsx src/node/backend/bench-kernels.ts [repeats]
+ *   npx tsx bench/kernels.ts [repeats]
  * Conv2DBackpropFilter has no stock wasm kernel (and the cpu backend takes seconds
  * to a minute per call at these sizes), so its baseline is the same layer's forward
  * conv2d on wasm: the same multiply-adds through XNNPACK.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './kernels.ts';
+import { registerWasmTrainingKernels } from '../src/node/backend/kernels.ts';
 
 type Shape4 = [number, number, number, number];
 /** Makes the inputs, returns the call to time. */
