@@ -58,12 +58,14 @@ test('loading into a different architecture names the weight and shapes', async 
 test('corrupt model.json and missing weights are E_CHECKPOINT errors', async () => {
   await writeFile(join(dir, 'bad.json'), '{');
   const bad = join(dir, 'bad');
-  await saveModelFiles(buildGenerator(cfg, 1), bad);
+  const g = buildGenerator(cfg, 1);
+  await saveModelFiles(g, bad);
   await writeFile(join(bad, 'model.json'), '{"modelTopology": 1');
   await assert.rejects(loadModelFiles(bad), /cannot read .*model\.json/);
   await rm(join(dir, 'g2'), { recursive: true, force: true });
   const g2 = join(dir, 'g2');
-  await saveModelFiles(buildGenerator(cfg, 1), g2);
+  await saveModelFiles(g, g2);
+  g.dispose();
   await rm(join(g2, 'weights.bin'));
   await assert.rejects(loadModelFiles(g2), /cannot read weights .*weights\.bin: ENOENT/);
 });
