@@ -168,5 +168,14 @@ export async function restoreCheckpoint(dir: string, run: GanRun, state: Checkpo
   } catch (e) {
     throw new ForgerError('E_CHECKPOINT', `cannot read ${join(dir, 'optimizers.bin')}: ${(e as NodeJS.ErrnoException).code}`);
   }
-  run.restoreState(state, unpackOptimizers(index, bytes, dir));
+  const optimizers = unpackOptimizers(index, bytes, dir);
+  // Adam's moments must line up with the trainable variables they belong to.
+  for (const [net, model, opt] of [['generator', run.generator, optimizers.g], ['discriminator', run.discriminator, optimizers.d]] as const) {
+    const want = model.trainableWeights.map((w) => w.shape.join('x')).join(',');
+    const got = opt.moments.map((m) => m.shape.join('x')).join(',');
+    if (opt.moments.length > 0 && want !== got) {
+      throw new ForgerError('E_CHECKPOINT', `${dir}: the ${net} optimizer state has moments [${got}], the model's trainable weights are [${want}]; the checkpoint is corrupt or from another architecture`);
+    }
+  }
+  run.restoreState(state, optimizers);
 }

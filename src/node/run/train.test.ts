@@ -103,6 +103,20 @@ test('a crash mid-save leaves the previous checkpoint usable; a broken latest.js
   assert.ok(!(await readdir(join(runDir, 'checkpoints'))).some((n) => n.startsWith('.')), 'the dead temp dir was cleaned up');
 });
 
+test('optimizer state that does not fit the model is an E_CHECKPOINT error', async () => {
+  const runDir = join(root, 'badopt');
+  await trainRun({ config: resolveConfig({ ...small, train: { ...small.train, steps: 3 } }, 'mnist-mlp'), runDir });
+  const path = join(runDir, 'checkpoints', 'step-000003', 'optimizers.json');
+  const index = JSON.parse(await readFile(path, 'utf8'));
+  index.g.shapes.reverse();
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(path, JSON.stringify(index));
+  await assert.rejects(
+    trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir, resume: true, overrides: { train: { steps: 6 } } }),
+    (e: unknown) => e instanceof ForgerError && e.code === 'E_CHECKPOINT' && /generator optimizer state has moments/.test(e.message),
+  );
+});
+
 test('training leaks no tensors across steps and checkpoints', async () => {
   const before = tf.memory().numTensors;
   await trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir: join(root, 'leak') });
