@@ -20,7 +20,7 @@ import { caseLine, machine, renderSection, writeSection, type Line } from './rep
 
 const ALL_CASES = [...MODEL_CASES, 'soak'] as const;
 type CaseName = (typeof ALL_CASES)[number];
-const BACKENDS: readonly BackendChoice[] = ['auto', 'wasm', 'cpu'];
+const BACKENDS: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(SELF, '../..');
 
@@ -29,7 +29,7 @@ const HELP = `npm run bench -- [options]
   --case NAME        dcgan28, mlp, dcgan64 or soak; repeat or comma-separate (default: all four)
   --json             only JSON lines on stdout (one per case); notes go to stderr
   --steps N          timed training steps per case (default 30), after --warmup N (default 5), as the peer
-  --backend B        auto, wasm or cpu (default auto)
+  --backend B        auto, native, wasm or cpu (default auto)
   --no-peer          do not run the PyTorch peer
   --peer FILE        the peer script (default ../shared/peers/torch_gan_bench.py)
   --soak-steps N     soak length in dcgan28 steps (default 2000), after --soak-warmup N (default 100)

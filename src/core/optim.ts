@@ -11,6 +11,13 @@ import { ForgerError } from './errors.ts';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
+/**
+ * Name of an optional kernel doing one variable's whole update in one pass (Forger's
+ * native backend registers it): inputs param, m, v, grad; attrs lrOverC1, c2, beta1,
+ * beta2, epsilon; outputs the new param, m and v. Backends without it run the ops below.
+ */
+export const FUSED_ADAM = 'ForgerFusedAdam';
+
 export interface AdamOptions {
   learningRate: number;
   beta1: number;
@@ -46,6 +53,7 @@ export class Adam extends tf.Optimizer {
     const { learningRate: lr, beta1: b1, beta2: b2, epsilon } = this.opts;
     const c1 = 1 - b1 ** this.step;
     const c2 = Math.sqrt(1 - b2 ** this.step);
+    const fused = tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       list.forEach(({ name, tensor: g }, i) => {
         const w = tf.engine().registeredVariables[name]!;
@@ -55,6 +63,14 @@ export class Adam extends tf.Optimizer {
         }
         const m = this.m[i]!;
         const v = this.v[i]!;
+        if (fused) {
+          const attrs = { lrOverC1: lr / c1, c2, beta1: b1, beta2: b2, epsilon };
+          const [w1, m1, v1] = tf.engine().runKernel(FUSED_ADAM, { param: w, m, v, grad: g }, attrs) as tf.Tensor[];
+          m.assign(m1!);
+          v.assign(v1!);
+          w.assign(w1!);
+          return;
+        }
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         // w - (lr / c1) * m / (sqrt(v) / c2 + eps)

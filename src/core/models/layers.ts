@@ -1,10 +1,14 @@
-/** Small layer factories shared by the architectures. Only stock TF.js layers, so models load anywhere. */
+/** Small layer factories shared by the architectures. Only layers that save as stock TF.js layers, so models load anywhere. */
 import * as tf from '@tensorflow/tfjs';
 import type { HiddenActivation, OutputActivation } from '../config.ts';
+import { fusedBatchNormalization } from './batch-norm.ts';
 
-/** PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5) rather than Keras' 0.99 / 1e-3. */
+/**
+ * PyTorch's defaults (momentum 0.1 there = 0.9 here, eps 1e-5) rather than Keras' 0.99 / 1e-3.
+ * A stock BatchNormalization with a one-node training pass (batch-norm.ts).
+ */
 export function batchNorm(name: string): tf.layers.Layer {
-  return tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
+  return fusedBatchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
 }
 
 export function hiddenActivation(kind: HiddenActivation, leak: number, name: string): tf.layers.Layer {

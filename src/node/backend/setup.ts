@@ -1,6 +1,8 @@
 /**
- * Backend choice for Node: the TF.js wasm backend (XNNPACK, SIMD; single-threaded
- * in Node) with the training kernels it lacks, or the pure-JS cpu backend.
+ * Backend choice for Node, fastest first: 'native' (the cpu backend with Forger's
+ * oneDNN addon running the heavy kernels on all cores; needs the addon built at
+ * install), the TF.js wasm backend (XNNPACK, SIMD; single-threaded in Node) with
+ * the training kernels it lacks, or the pure-JS cpu backend.
  *
  * Two pieces of tfjs behaviour are contained here:
  *  - Emscripten's glue installs process 'uncaughtException' / 'unhandledRejection'
@@ -16,35 +18,48 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { ForgerError } from '../../core/errors.ts';
 import { registerWasmTrainingKernels } from './kernels.ts';
+import { NATIVE_BACKEND, registerNativeBackend } from './native.ts';
 
-export type BackendChoice = 'auto' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendSetup {
   /** the backend now active */
-  name: 'wasm' | 'cpu';
-  /** one line on why 'auto' did not get wasm; null otherwise */
+  name: 'native' | 'wasm' | 'cpu';
+  /** one line on why 'auto' did not get the native backend (or wasm); null otherwise */
   note: string | null;
 }
 
-const CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu'];
+const CHOICES: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
 
 /**
- * Make `name` the active backend. 'auto' is wasm, or cpu (with a note) when wasm
- * cannot start. Throws ForgerError E_BACKEND when 'wasm' was asked for and fails.
+ * Make `name` the active backend. 'auto' is native, else wasm, else cpu, with a
+ * note saying why it fell back. Throws ForgerError E_BACKEND when 'native' or
+ * 'wasm' was asked for and cannot start.
  */
 export async function setupBackend(name: BackendChoice): Promise<BackendSetup> {
   if (!CHOICES.includes(name)) throw new ForgerError('E_CONFIG', `backend '${String(name)}' is not one of ${CHOICES.join(', ')}`);
   if (name === 'cpu') {
-    await startCpu();
+    await startCpu('cpu');
     return { name: 'cpu', note: null };
+  }
+  let nativeNote: string | null = null;
+  if (name === 'native' || name === 'auto') {
+    const { addon, reason } = registerNativeBackend();
+    if (addon) {
+      await startCpu(NATIVE_BACKEND);
+      return { name: 'native', note: null };
+    }
+    if (name === 'native') throw new ForgerError('E_BACKEND', `native backend unavailable: ${reason}`);
+    nativeNote = `native backend unavailable: ${reason}`;
   }
   try {
     await startWasm();
-    return { name: 'wasm', note: null };
+    return { name: 'wasm', note: nativeNote === null ? null : `${nativeNote}; using wasm` };
   } catch (e) {
     if (name === 'wasm') throw e;
-    await startCpu();
-    return { name: 'cpu', note: `${e instanceof Error ? e.message : String(e)}; using cpu` };
+    await startCpu('cpu');
+    const why = `${e instanceof Error ? e.message : String(e)}; using cpu`;
+    return { name: 'cpu', note: nativeNote === null ? why : `${nativeNote}; ${why}` };
   }
 }
 
@@ -71,8 +86,9 @@ async function startWasm(): Promise<void> {
   }
 }
 
-async function startCpu(): Promise<void> {
-  if (!(await tf.setBackend('cpu'))) throw new ForgerError('E_BACKEND', 'cpu backend failed to start');
+/** The cpu backend, or the native one (a cpu backend underneath). */
+async function startCpu(backend: 'cpu' | typeof NATIVE_BACKEND): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new ForgerError('E_BACKEND', `${backend} backend failed to start`);
   await tf.ready();
   // The banner fires on the backend's first write; make that write now, muted.
   const env = tf.env();

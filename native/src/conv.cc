@@ -1,0 +1,194 @@
+// 2D convolution forward, backward-data (the transposed convolution) and backward-weights
+// through oneDNN, in TF.js's layouts: activations NHWC, filters [kh, kw, in, out] (hwio).
+#include <unordered_map>
+#include "common.h"
+
+namespace forger {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+using dims = dnnl::memory::dims;
+
+// p = [n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl]; padding_r is derived so the
+// output size is exact (TF's 'same' may put more padding than oneDNN accepts).
+struct ConvShape {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  explicit ConvShape(const std::vector<int64_t>& p) {
+    if (p.size() != 15) throw std::invalid_argument("conv params must have 15 entries");
+    n = p[0], ih = p[1], iw = p[2], ic = p[3], oh = p[4], ow = p[5], oc = p[6], kh = p[7], kw = p[8];
+    sh = p[9], sw = p[10], dh = p[11], dw = p[12], pt = p[13], pl = p[14];
+    pb = (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt;
+    pr = (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl;
+  }
+  std::string key(char kind, bool bias, int act, float alpha) const {
+    char b[256];
+    snprintf(b, sizeof b, "%c%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%d,%d,%g", kind, n, ih, iw, ic, oh, ow, oc, kh, kw,
+             sh, sw, dh, dw, pt, pl, int(bias), act, alpha);
+    return b;
+  }
+  dnnl::memory::desc src() const { return {{n, ic, ih, iw}, dt::f32, tag::nhwc}; }
+  dnnl::memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  dnnl::memory::desc wei() const { return {{oc, ic, kh, kw}, dt::f32, tag::hwio}; }
+  dnnl::memory::desc any(const dnnl::memory::desc& d) const { return {d.dims(), dt::f32, tag::any}; }
+  dnnl::memory::desc bias() const { return {{oc}, dt::f32, tag::x}; }
+  dims strides() const { return {sh, sw}; }
+  dims dilates() const { return {dh - 1, dw - 1}; }
+  dims padL() const { return {pt, pl}; }
+  dims padR() const { return {pb, pr}; }
+  size_t srcSize() const { return size_t(n * ih * iw * ic); }
+  size_t dstSize() const { return size_t(n * oh * ow * oc); }
+  size_t weiSize() const { return size_t(kh * kw * ic * oc); }
+};
+
+dnnl::convolution_forward::primitive_desc forwardPd(const ConvShape& s, bool bias, const dnnl::primitive_attr& attr, dnnl::prop_kind prop) {
+  auto d = bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.bias(), s.dst(),
+                                                 s.strides(), s.dilates(), s.padL(), s.padR())
+                : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(),
+                                                 s.dilates(), s.padL(), s.padR());
+  return dnnl::convolution_forward::primitive_desc(d, attr, engine());
+}
+
+// A primitive with the weights layout it wants; weights arrive as hwio and are reordered when that differs.
+struct Prim {
+  dnnl::primitive prim;
+  dnnl::memory::desc wantWei;
+  bool reorderWei = false;
+  dnnl::primitive toWant;    // hwio -> wanted (forward, backward-data)
+  dnnl::primitive fromWant;  // wanted -> hwio (backward-weights)
+  dnnl::memory scratchWei;
+};
+
+std::unordered_map<std::string, Prim> cache;
+
+Prim& forwardPrim(const ConvShape& s, bool bias, int act, float alpha) {
+  std::string k = s.key('f', bias, act, alpha);
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second;
+  auto pd = forwardPd(s, bias, activationAttr(act, alpha), dnnl::prop_kind::forward_inference);
+  Prim p;
+  p.prim = dnnl::convolution_forward(pd);
+  p.wantWei = pd.weights_desc();
+  p.reorderWei = p.wantWei != s.wei();
+  if (p.reorderWei) {
+    p.scratchWei = dnnl::memory(p.wantWei, engine());
+    p.toWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), s.wei(), engine(), p.wantWei));
+  }
+  return cache.emplace(k, std::move(p)).first->second;
+}
+
+Prim& backwardDataPrim(const ConvShape& s) {
+  std::string k = s.key('d', false, 0, 0);
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second;
+  auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
+  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(), s.dilates(),
+                                          s.padL(), s.padR());
+  dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
+  Prim p;
+  p.prim = dnnl::convolution_backward_data(pd);
+  p.wantWei = pd.weights_desc();
+  p.reorderWei = p.wantWei != s.wei();
+  if (p.reorderWei) {
+    p.scratchWei = dnnl::memory(p.wantWei, engine());
+    p.toWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), s.wei(), engine(), p.wantWei));
+  }
+  return cache.emplace(k, std::move(p)).first->second;
+}
+
+Prim& backwardWeightsPrim(const ConvShape& s) {
+  std::string k = s.key('w', false, 0, 0);
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second;
+  auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
+  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(),
+                                             s.dilates(), s.padL(), s.padR());
+  dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+  Prim p;
+  p.prim = dnnl::convolution_backward_weights(pd);
+  p.wantWei = pd.diff_weights_desc();
+  p.reorderWei = p.wantWei != s.wei();
+  if (p.reorderWei) {
+    p.scratchWei = dnnl::memory(p.wantWei, engine());
+    p.fromWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), p.wantWei, engine(), s.wei()));
+  }
+  return cache.emplace(k, std::move(p)).first->second;
+}
+
+void checkLen(const F32& a, size_t want, const char* what) {
+  if (a.length != want) throw std::invalid_argument(std::string(what) + " has " + std::to_string(a.length) + " elements, expected " + std::to_string(want));
+}
+
+}  // namespace
+
+// conv2d(x, w, bias|null, y, params, act, alpha)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  F32 x, w, b, y;
+  std::vector<int64_t> p;
+  if (!getF32(info, 0, x) || !getF32(info, 1, w) || !getF32(info, 2, b, true) || !getF32(info, 3, y) || !getI32(info, 4, p)) return info.Env().Undefined();
+  int act = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  return guarded(info, [&] {
+    ConvShape s(p);
+    checkLen(x, s.srcSize(), "x"), checkLen(w, s.weiSize(), "filter"), checkLen(y, s.dstSize(), "y");
+    if (b.data) checkLen(b, size_t(s.oc), "bias");
+    Prim& pr = forwardPrim(s, b.data != nullptr, act, alpha);
+    auto& st = stream();
+    dnnl::memory wUser(s.wei(), engine(), w.data);
+    dnnl::memory wMem = wUser;
+    if (pr.reorderWei) {
+      pr.toWant.execute(st, {{DNNL_ARG_FROM, wUser}, {DNNL_ARG_TO, pr.scratchWei}});
+      wMem = pr.scratchWei;
+    }
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(s.src(), engine(), x.data)},
+                                               {DNNL_ARG_WEIGHTS, wMem},
+                                               {DNNL_ARG_DST, dnnl::memory(s.dst(), engine(), y.data)}};
+    if (b.data) args.emplace(DNNL_ARG_BIAS, dnnl::memory(s.bias(), engine(), b.data));
+    pr.prim.execute(st, args);
+    st.wait();
+  });
+}
+
+// conv2dBackpropInput(dy, w, dx, params): dx = conv^T(dy, w), the transposed convolution.
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  F32 dy, w, dx;
+  std::vector<int64_t> p;
+  if (!getF32(info, 0, dy) || !getF32(info, 1, w) || !getF32(info, 2, dx) || !getI32(info, 3, p)) return info.Env().Undefined();
+  return guarded(info, [&] {
+    ConvShape s(p);
+    checkLen(dy, s.dstSize(), "dy"), checkLen(w, s.weiSize(), "filter"), checkLen(dx, s.srcSize(), "dx");
+    Prim& pr = backwardDataPrim(s);
+    auto& st = stream();
+    dnnl::memory wUser(s.wei(), engine(), w.data);
+    dnnl::memory wMem = wUser;
+    if (pr.reorderWei) {
+      pr.toWant.execute(st, {{DNNL_ARG_FROM, wUser}, {DNNL_ARG_TO, pr.scratchWei}});
+      wMem = pr.scratchWei;
+    }
+    pr.prim.execute(st, {{DNNL_ARG_DIFF_DST, dnnl::memory(s.dst(), engine(), dy.data)},
+                         {DNNL_ARG_WEIGHTS, wMem},
+                         {DNNL_ARG_DIFF_SRC, dnnl::memory(s.src(), engine(), dx.data)}});
+    st.wait();
+  });
+}
+
+// conv2dBackpropFilter(x, dy, dw, params)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  F32 x, dy, dw;
+  std::vector<int64_t> p;
+  if (!getF32(info, 0, x) || !getF32(info, 1, dy) || !getF32(info, 2, dw) || !getI32(info, 3, p)) return info.Env().Undefined();
+  return guarded(info, [&] {
+    ConvShape s(p);
+    checkLen(x, s.srcSize(), "x"), checkLen(dy, s.dstSize(), "dy"), checkLen(dw, s.weiSize(), "dw");
+    Prim& pr = backwardWeightsPrim(s);
+    auto& st = stream();
+    dnnl::memory dwUser(s.wei(), engine(), dw.data);
+    pr.prim.execute(st, {{DNNL_ARG_SRC, dnnl::memory(s.src(), engine(), x.data)},
+                         {DNNL_ARG_DIFF_DST, dnnl::memory(s.dst(), engine(), dy.data)},
+                         {DNNL_ARG_DIFF_WEIGHTS, pr.reorderWei ? pr.scratchWei : dwUser}});
+    if (pr.reorderWei) pr.fromWant.execute(st, {{DNNL_ARG_FROM, pr.scratchWei}, {DNNL_ARG_TO, dwUser}});
+    st.wait();
+  });
+}
+
+}  // namespace forger
