@@ -120,6 +120,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("batchNormInfer", Napi::Function::New(env, BatchNormInfer));
   exports.Set("tile", Napi::Function::New(env, Tile));
+  exports.Set("activationGrad", Napi::Function::New(env, ActivationGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

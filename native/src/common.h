@@ -55,5 +55,6 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info);
 Napi::Value BatchNormGrad(const Napi::CallbackInfo& info);
 Napi::Value BatchNormInfer(const Napi::CallbackInfo& info);
 Napi::Value Tile(const Napi::CallbackInfo& info);
+Napi::Value ActivationGrad(const Napi::CallbackInfo& info);
 
 }  // namespace forger

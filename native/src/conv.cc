@@ -1,5 +1,6 @@
 // 2D convolution forward, backward-data (the transposed convolution) and backward-weights
 // through oneDNN, in TF.js's layouts: activations NHWC, filters [kh, kw, in, out] (hwio).
+#include <algorithm>
 #include <unordered_map>
 #include "common.h"
 
@@ -119,6 +120,50 @@ void checkLen(const F32& a, size_t want, const char* what) {
   if (a.length != want) throw std::invalid_argument(std::string(what) + " has " + std::to_string(a.length) + " elements, expected " + std::to_string(want));
 }
 
+// For few input channels (a generator's RGB or grey output layer), oneDNN's direct kernels run
+// far below peak. There: cols = dy [N*OH*OW, OC] x W^T [OC, KH*KW*IC] in one matmul, then col2im
+// scatters each output pixel's KH*KW*IC values into dx.
+bool smallChannelBackwardData(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  if (s.ic > 4) return false;
+  const int64_t rows = s.n * s.oh * s.ow, kk = s.kh * s.kw * s.ic;
+  static std::unordered_map<std::string, dnnl::matmul> mm;
+  static std::vector<float> cols;
+  cols.resize(size_t(rows * kk));
+  // w is hwio = [KH*KW*IC, OC] row-major; we want dy x w^T
+  dnnl::memory::desc aMd({rows, s.oc}, dt::f32, dnnl::memory::dims{s.oc, 1});
+  dnnl::memory::desc bMd({s.oc, kk}, dt::f32, dnnl::memory::dims{1, s.oc});
+  dnnl::memory::desc cMd({rows, kk}, dt::f32, dnnl::memory::dims{kk, 1});
+  std::string key = s.key('c', false, 0, 0);
+  auto it = mm.find(key);
+  if (it == mm.end()) it = mm.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, cMd), engine()))).first;
+  it->second.execute(stream(), {{DNNL_ARG_SRC, dnnl::memory(aMd, engine(), const_cast<float*>(dy))},
+                                {DNNL_ARG_WEIGHTS, dnnl::memory(bMd, engine(), const_cast<float*>(w))},
+                                {DNNL_ARG_DST, dnnl::memory(cMd, engine(), cols.data())}});
+  stream().wait();
+  const float* c = cols.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < s.n; n++) {
+    float* img = dx + n * s.ih * s.iw * s.ic;
+    std::fill(img, img + s.ih * s.iw * s.ic, 0.f);
+    for (int64_t oh = 0; oh < s.oh; oh++)
+      for (int64_t ow = 0; ow < s.ow; ow++) {
+        const float* src = c + ((n * s.oh + oh) * s.ow + ow) * kk;
+        for (int64_t kh = 0; kh < s.kh; kh++) {
+          const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+          if (ih < 0 || ih >= s.ih) continue;
+          for (int64_t kw = 0; kw < s.kw; kw++) {
+            const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
+            if (iw < 0 || iw >= s.iw) continue;
+            float* d = img + (ih * s.iw + iw) * s.ic;
+            const float* v = src + (kh * s.kw + kw) * s.ic;
+            for (int64_t ci = 0; ci < s.ic; ci++) d[ci] += v[ci];
+          }
+        }
+      }
+  }
+  return true;
+}
+
 }  // namespace
 
 // conv2d(x, w, bias|null, y, params, act, alpha)
@@ -157,6 +202,7 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     ConvShape s(p);
     checkLen(dy, s.dstSize(), "dy"), checkLen(w, s.weiSize(), "filter"), checkLen(dx, s.srcSize(), "dx");
+    if (smallChannelBackwardData(s, dy.data, w.data, dx.data)) return;
     Prim& pr = backwardDataPrim(s);
     auto& st = stream();
     dnnl::memory wUser(s.wei(), engine(), w.data);

@@ -164,6 +164,25 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   });
 }
 
+// activationGrad(op, dy, x, dx, alpha): 0 relu: x > 0 ? dy : 0;  1 leaky relu: x > 0 ? dy : alpha dy
+Napi::Value ActivationGrad(const Napi::CallbackInfo& info) {
+  F32 dy, x, dx;
+  if (!getF32(info, 1, dy) || !getF32(info, 2, x) || !getF32(info, 3, dx)) return info.Env().Undefined();
+  const int op = info[0].As<Napi::Number>().Int32Value();
+  const float alpha = op == 1 ? info[4].As<Napi::Number>().FloatValue() : 0.f;
+  return guarded(info, [&] {
+    if (dy.length != x.length || dx.length != x.length) throw std::invalid_argument("activationGrad: operands differ in length");
+    if (op != 0 && op != 1) throw std::invalid_argument("unknown activation gradient " + std::to_string(op));
+    const float* g = dy.data;
+    const float* v = x.data;
+    float* o = dx.data;
+    parallelFor(int64_t(x.length), [&](int64_t lo, int64_t hi) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; i++) o[i] = v[i] > 0.f ? g[i] : alpha * g[i];
+    });
+  });
+}
+
 enum BinaryOp { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW };
 
 // binary(op, a, aShape, b, bShape, out, outShape)

@@ -14,7 +14,8 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
 /**
  * Name of an optional kernel doing one variable's whole update in one pass (Forger's
  * native backend registers it): inputs param, m, v, grad; attrs lrOverC1, c2, beta1,
- * beta2, epsilon; outputs the new param, m and v. Backends without it run the ops below.
+ * beta2, epsilon; outputs the new param, m and v, or a single [1] tensor when it
+ * updated the three in place. Backends without it run the ops below.
  */
 export const FUSED_ADAM = 'ForgerFusedAdam';
 
@@ -65,7 +66,9 @@ export class Adam extends tf.Optimizer {
         const v = this.v[i]!;
         if (fused) {
           const attrs = { lrOverC1: lr / c1, c2, beta1: b1, beta2: b2, epsilon };
-          const [w1, m1, v1] = tf.engine().runKernel(FUSED_ADAM, { param: w, m, v, grad: g }, attrs) as tf.Tensor[];
+          const out = tf.engine().runKernel(FUSED_ADAM, { param: w, m, v, grad: g }, attrs) as tf.Tensor | tf.Tensor[];
+          if (!Array.isArray(out)) return; // updated in place
+          const [w1, m1, v1] = out;
           m.assign(m1!);
           v.assign(v1!);
           w.assign(w1!);

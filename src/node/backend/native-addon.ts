@@ -25,6 +25,8 @@ export interface NativeAddon {
   batchNormGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array, channels: number, epsilon: number): void;
   batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
   tile(x: Float32Array, shape: Int32Array, reps: Int32Array, out: Float32Array): void;
+  /** op 0: relu, 1: leaky relu (alpha) */
+  activationGrad(op: number, dy: Float32Array, x: Float32Array, dx: Float32Array, alpha: number): void;
   setThreads(n?: number): number;
   info(): { onednn: string; threads: number; isa: string };
 }

@@ -291,15 +291,42 @@ const bnGrad: NativeImpl = ({ inputs, backend, attrs }, addon) => {
   return [backend.makeTensorInfo(x!.shape, 'float32', dx), backend.makeTensorInfo(gamma!.shape, 'float32', dGamma), backend.makeTensorInfo(gamma!.shape, 'float32', dBeta)];
 };
 
+// ---- activation gradients -------------------------------------------------
+
+/**
+ * One-pass gradients of Relu and LeakyRelu. TF.js's own gradients take three passes
+ * (step, cast, mul; greater, mul, where); native-gradients.ts routes them here.
+ */
+export const ACTIVATION_GRAD = 'ForgerActivationGrad';
+
+const activationGrad: NativeImpl = ({ inputs, backend, attrs }, addon) => {
+  const { dy, x } = inputs;
+  const dyv = f32(backend, dy), xv = f32(backend, x);
+  if (!dyv || !xv || dyv.length !== xv.length) return null;
+  const dx = new Float32Array(xv.length);
+  addon.activationGrad(attrs['op'] as number, dyv, xv, dx, (attrs['alpha'] as number | undefined) ?? 0);
+  return backend.makeTensorInfo(x!.shape, 'float32', dx);
+};
+
 // ---- Adam ------------------------------------------------------------------
 
+/**
+ * One Adam step for one variable. When the variable and its moments own their
+ * buffers (refCount 1: nothing else can see them) the update is written in place and
+ * a [1] marker is returned; otherwise the new param, m and v come back as tensors.
+ */
 const fusedAdam: NativeImpl = ({ inputs, backend, attrs }, addon) => {
   const { param, m, v, grad } = inputs;
   const pv = f32(backend, param), mv = f32(backend, m), vv = f32(backend, v), gv = f32(backend, grad);
-  if (!pv || !mv || !vv || !gv) return null;
+  if (!pv || !mv || !vv || !gv || mv.length !== pv.length || vv.length !== pv.length || gv.length !== pv.length) return null;
+  const { lrOverC1, c2, beta1, beta2, epsilon } = attrs as Record<string, number>;
+  const owned = [param!, m!, v!].every((t) => backend.data.get(t.dataId)?.refCount === 1);
+  if (owned) {
+    addon.adam(pv, mv, vv, gv, pv, mv, vv, lrOverC1!, c2!, beta1!, beta2!, epsilon!);
+    return backend.makeTensorInfo([1], 'float32', new Float32Array([1]));
+  }
   const n = pv.length;
   const np = new Float32Array(n), nm = new Float32Array(n), nv = new Float32Array(n);
-  const { lrOverC1, c2, beta1, beta2, epsilon } = attrs as Record<string, number>;
   addon.adam(pv, mv, vv, gv, np, nm, nv, lrOverC1!, c2!, beta1!, beta2!, epsilon!);
   const shape = param!.shape;
   return [backend.makeTensorInfo(shape, 'float32', np), backend.makeTensorInfo(shape, 'float32', nm), backend.makeTensorInfo(shape, 'float32', nv)];
@@ -328,6 +355,7 @@ export const NATIVE_KERNELS: Record<string, NativeImpl> = {
   [BN_TRAIN_KERNEL]: bnTrain,
   [BN_GRAD_KERNEL]: bnGrad,
   [FUSED_ADAM]: fusedAdam,
+  [ACTIVATION_GRAD]: activationGrad,
 };
 
 /**

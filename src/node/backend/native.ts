@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadNativeAddon, type NativeAddon } from './native-addon.ts';
+import { registerActivationGradients } from './native-gradients.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 
 export const NATIVE_BACKEND = 'native';
@@ -18,6 +19,7 @@ export function registerNativeBackend(): { addon: NativeAddon | null; reason: st
     // priority below cpu's and wasm's: tfjs never picks it by itself, setupBackend() does
     tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), -1);
     registerNativeKernels(NATIVE_BACKEND, loaded.addon);
+    registerActivationGradients();
   }
   return loaded;
 }
