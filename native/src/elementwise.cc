@@ -178,7 +178,7 @@ Napi::Value ActivationGrad(const Napi::CallbackInfo& info) {
     float* o = dx.data;
     parallelFor(int64_t(x.length), [&](int64_t lo, int64_t hi) {
 #pragma omp simd
-      for (int64_t i = lo; i < hi; i++) o[i] = v[i] > 0.f ? g[i] : alpha * g[i];
+      for (int64_t i = lo; i < hi; i++) o[i] = v[i] > 0.f ? g[i] : (op == 0 && std::isnan(v[i]) ? NAN : alpha * g[i]);
     });
   });
 }
@@ -204,7 +204,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
       case B_MAX: binaryLoop(bc, a.data, b.data, o.data, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : (x > y ? x : y); }); break;
       case B_MIN: binaryLoop(bc, a.data, b.data, o.data, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? NAN : (x < y ? x : y); }); break;
       case B_SQDIFF: binaryLoop(bc, a.data, b.data, o.data, [](float x, float y) { return (x - y) * (x - y); }); break;
-      case B_POW: binaryLoop(bc, a.data, b.data, o.data, [](float x, float y) { return std::pow(x, y); }); break;
+      // as JS's Math.pow, which C's pow differs from: pow(1, NaN) and pow(+-1, +-inf) are NaN
+      case B_POW: binaryLoop(bc, a.data, b.data, o.data, [](float x, float y) { return std::isnan(y) || (std::isinf(y) && std::fabs(x) == 1.f) ? (y == 0.f ? 1.f : NAN) : std::pow(x, y); }); break;
       default: throw std::invalid_argument("unknown binary op " + std::to_string(op));
     }
   });
@@ -262,8 +263,9 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   const float lrC1 = info[7].As<Napi::Number>().FloatValue();
   const float c2 = info[8].As<Napi::Number>().FloatValue();
-  const float b1 = info[9].As<Napi::Number>().FloatValue();
-  const float b2 = info[10].As<Napi::Number>().FloatValue();
+  // (1 - b) in double before rounding, as the TF.js ops get it (1 - 0.999f is 1.3e-5 off)
+  const double b1d = info[9].As<Napi::Number>().DoubleValue(), b2d = info[10].As<Napi::Number>().DoubleValue();
+  const float b1 = float(b1d), b2 = float(b2d), omb1 = float(1.0 - b1d), omb2 = float(1.0 - b2d);
   const float eps = info[11].As<Napi::Number>().FloatValue();
   return guarded(info, [&] {
     const size_t n = p.length;
@@ -273,8 +275,8 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
 #pragma omp simd
       for (int64_t i = lo; i < hi; i++) {
         const float gi = g.data[i];
-        const float mi = b1 * m.data[i] + (1.f - b1) * gi;
-        const float vi = b2 * v.data[i] + (1.f - b2) * gi * gi;
+        const float mi = b1 * m.data[i] + omb1 * gi;
+        const float vi = b2 * v.data[i] + omb2 * (gi * gi);
         nm.data[i] = mi;
         nv.data[i] = vi;
         np.data[i] = p.data[i] - (mi / (std::sqrt(vi) / c2 + eps)) * lrC1;

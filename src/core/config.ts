@@ -14,7 +14,7 @@ export type Arch = 'mlp' | 'dcgan';
 export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
 export type HiddenActivation = 'relu' | 'leaky-relu';
 export type InitName = 'glorot' | 'dcgan';
-export type BackendName = 'auto' | 'wasm' | 'cpu';
+export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
 export interface ModelConfig {
@@ -253,7 +253,7 @@ const ENUMS = {
   'model.gActivation': ['relu', 'leaky-relu'],
   'model.init': ['glorot', 'dcgan'],
   'train.loss': ['minimax', 'non-saturating'],
-  backend: ['auto', 'wasm', 'cpu'],
+  backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
 } as const;
 

@@ -38,7 +38,7 @@ let loaded: { addon: NativeAddon | null; reason: string | null } | undefined;
 /** The addon, or null with a one-line reason (not built, or failed to load). */
 export function loadNativeAddon(): { addon: NativeAddon | null; reason: string | null } {
   if (loaded) return loaded;
-  if (process.env['FORGER_NO_NATIVE'] === '1') return (loaded = { addon: null, reason: 'FORGER_NO_NATIVE=1 is set' });
+  if (process.env['FORGER_NATIVE'] === 'off') return (loaded = { addon: null, reason: 'FORGER_NATIVE=off is set' });
   if (!existsSync(ADDON_PATH)) {
     return (loaded = { addon: null, reason: 'the native addon is not built (install libdnnl-dev, then run npm run build:native)' });
   }

@@ -312,7 +312,7 @@ const activationGrad: NativeImpl = ({ inputs, backend, attrs }, addon) => {
 
 /**
  * One Adam step for one variable. When the variable and its moments own their
- * buffers (refCount 1: nothing else can see them) the update is written in place and
+ * buffers (refCount 1, never handed out by a read) the update is written in place and
  * a [1] marker is returned; otherwise the new param, m and v come back as tensors.
  */
 const fusedAdam: NativeImpl = ({ inputs, backend, attrs }, addon) => {
@@ -320,7 +320,12 @@ const fusedAdam: NativeImpl = ({ inputs, backend, attrs }, addon) => {
   const pv = f32(backend, param), mv = f32(backend, m), vv = f32(backend, v), gv = f32(backend, grad);
   if (!pv || !mv || !vv || !gv || mv.length !== pv.length || vv.length !== pv.length || gv.length !== pv.length) return null;
   const { lrOverC1, c2, beta1, beta2, epsilon } = attrs as Record<string, number>;
-  const owned = [param!, m!, v!].every((t) => backend.data.get(t.dataId)?.refCount === 1);
+  // in place only where no other tensor shares the buffer and no caller was given it (dataSync, data)
+  const handedOut = (backend as Partial<{ wasHandedOut(v: object): boolean }>).wasHandedOut;
+  const owned = handedOut !== undefined && [param!, m!, v!].every((t) => {
+    const d = backend.data.get(t.dataId);
+    return d?.refCount === 1 && !handedOut.call(backend, d.values as object);
+  });
   if (owned) {
     addon.adam(pv, mv, vv, gv, pv, mv, vv, lrOverC1!, c2!, beta1!, beta2!, epsilon!);
     return backend.makeTensorInfo([1], 'float32', new Float32Array([1]));

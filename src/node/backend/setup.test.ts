@@ -5,10 +5,14 @@ import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { isForgerError } from '../../core/errors.ts';
 import { WASM_TRAINING_KERNELS } from './kernels.ts';
+import { loadNativeAddon } from './native-addon.ts';
 import { type BackendChoice, setupBackend } from './setup.ts';
 
 const EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
 const listenerCounts = (): number[] => EVENTS.map((e) => process.listenerCount(e));
+const native = loadNativeAddon();
+/** What 'auto' gives here: native where the addon is built (CI builds it), else wasm with a note. */
+const AUTO = native.addon ? { name: 'native', note: null } : { name: 'wasm', note: `native backend unavailable: ${native.reason}; using wasm` };
 
 interface ChildResult {
   code: number | null;
@@ -20,7 +24,7 @@ interface ChildResult {
  * Run setupBackend(choice) in a fresh Node process whose cwd is the temp dir (not
  * the repo), optionally pointing wasm at a missing binary first, then optionally crash.
  */
-function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boolean } = {}): Promise<ChildResult> {
+function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boolean; nativeOff?: boolean } = {}): Promise<ChildResult> {
   const code = [
     `import { setWasmPaths } from ${JSON.stringify(import.meta.resolve('@tensorflow/tfjs-backend-wasm'))};`,
     `import { setupBackend } from ${JSON.stringify(new URL('./setup.ts', import.meta.url).href)};`,
@@ -31,7 +35,8 @@ function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boo
   ].join('\n');
   const args = ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: tmpdir() }, (error, out, err) => {
+    const env = opts.nativeOff ? { ...process.env, FORGER_NATIVE: 'off' } : process.env;
+    execFile(process.execPath, args, { cwd: tmpdir(), env }, (error, out, err) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, out, err });
     });
   });
@@ -44,7 +49,7 @@ describe('setupBackend', () => {
     assert.equal(tf.getBackend(), 'wasm');
     for (const k of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(k, 'wasm'), `${k} registered`);
     assert.deepEqual(listenerCounts(), before);
-    assert.deepEqual(await setupBackend('auto'), { name: 'wasm', note: null });
+    assert.deepEqual(await setupBackend('auto'), AUTO);
   });
 
   test('cpu: starts without the tfjs Node banner', async () => {
@@ -68,9 +73,9 @@ describe('setupBackend', () => {
 });
 
 describe('setupBackend in a fresh process outside the repo', () => {
-  test('auto gets wasm, prints nothing, and a later crash shows a plain stack (no wasm glue)', async () => {
+  test('auto gets the fastest backend, prints nothing, and a later crash shows a plain stack (no wasm glue)', async () => {
     const r = await child('auto', { crash: true });
-    assert.deepEqual(JSON.parse(r.out), { name: 'wasm', note: null });
+    assert.deepEqual(JSON.parse(r.out), AUTO);
     assert.notEqual(r.code, 0);
     assert.match(r.err, /boom after setup/);
     assert.doesNotMatch(r.err, /WasmBackendModule|var Module|looks like you are running/);
@@ -86,11 +91,22 @@ describe('setupBackend in a fresh process outside the repo', () => {
     assert.equal(r.err, '');
   });
 
+  test('auto without the native addon gets wasm, with a one-line note', async () => {
+    const r = await child('auto', { nativeOff: true });
+    assert.deepEqual(JSON.parse(r.out), { name: 'wasm', note: 'native backend unavailable: FORGER_NATIVE=off is set; using wasm' });
+    assert.equal(r.err, '');
+  });
+
+  test('native asked for but unavailable is one E_BACKEND line', async () => {
+    const r = await child('native', { nativeOff: true });
+    assert.deepEqual(JSON.parse(r.out), { code: 'E_BACKEND', message: 'native backend unavailable: FORGER_NATIVE=off is set' });
+  });
+
   test('auto falls back to cpu with a one-line note, quietly', async () => {
-    const r = await child('auto', { badWasmPath: true });
+    const r = await child('auto', { badWasmPath: true, nativeOff: true });
     const s = JSON.parse(r.out) as { name: string; note: string };
     assert.equal(s.name, 'cpu');
-    assert.match(s.note, /^wasm backend failed to start: .*; using cpu$/);
+    assert.match(s.note, /^native backend unavailable: FORGER_NATIVE=off is set; wasm backend failed to start: .*; using cpu$/);
     assert.doesNotMatch(s.note, /\n/);
     assert.equal(r.err, '');
   });

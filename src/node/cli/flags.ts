@@ -20,7 +20,7 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'dataset', paths: ['data.source'], kind: 'str', help: 'mnist | fashion | idx | folder | spiral | ring8 | grid25 | circles' },
   { flag: 'limit', paths: ['data.limit'], kind: 'int', help: 'use only the first N samples' },
   { flag: 'seed', paths: ['seed'], kind: 'int', help: 'random seed (weights, noise, data order)' },
-  { flag: 'backend', paths: ['backend'], kind: 'str', help: 'auto | wasm | cpu' },
+  { flag: 'backend', paths: ['backend'], kind: 'str', help: 'auto | native | wasm | cpu' },
   { flag: 'arch', paths: ['model.arch'], kind: 'str', help: 'mlp | dcgan' },
   { flag: 'latent-dim', paths: ['model.latentDim'], kind: 'int', help: 'size of z' },
   { flag: 'noise', paths: ['model.noise'], kind: 'str', help: 'normal (N(0,1)) | uniform (U(-1,1))' },

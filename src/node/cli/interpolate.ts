@@ -24,7 +24,7 @@ const HELP = `usage: forger interpolate RUN [options]
   --from A --to B  endpoints z_A, z_B drawn from seeds A and B (one walk)
   --out FILE       .png grid or .gif animation (default RUN/samples/walk-seed<S>.gif)
   --fps N          GIF frames per second (default 8)
-  --backend B      auto | wasm | cpu
+  --backend B      auto | native | wasm | cpu
 `;
 
 /** rows * steps latent vectors, each row walking from its own a to b. */
@@ -68,7 +68,7 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
   if (seeded && (values.from === undefined || values.to === undefined)) throw new ForgerError('E_USAGE', '--from and --to go together');
   const rows = seeded ? 1 : intOption(values, 'rows', ext === '.gif' ? 1 : 8, 1, 256);
   const fps = intOption(values, 'fps', 8, 1, 60);
-  await setupBackend(choiceOption(values, 'backend', ['auto', 'wasm', 'cpu'] as const, 'auto'));
+  await setupBackend(choiceOption(values, 'backend', ['auto', 'native', 'wasm', 'cpu'] as const, 'auto'));
   const run = await loadRun(runDir);
   try {
     const model = run.state.config.model;

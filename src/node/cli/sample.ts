@@ -24,7 +24,7 @@ const HELP = `usage: forger sample RUN [options]
   --columns N       grid columns
   --format F        2D models: csv | json (points, to --out or stdout) | png (scatter)
   --out FILE        where csv/json/png output goes
-  --backend B       auto | wasm | cpu
+  --backend B       auto | native | wasm | cpu
 `;
 
 export function pickSeed(values: Record<string, unknown>): number {
@@ -50,7 +50,7 @@ export async function sampleCommand(argv: string[], io: Io): Promise<number> {
   if (!runDir || positionals.length > 1) throw new ForgerError('E_USAGE', 'expected one run directory: forger sample RUN [options]');
   const n = intOption(values, 'n', 64, 1, 100000);
   const seed = pickSeed(values);
-  await setupBackend(choiceOption(values, 'backend', ['auto', 'wasm', 'cpu'] as const, 'auto'));
+  await setupBackend(choiceOption(values, 'backend', ['auto', 'native', 'wasm', 'cpu'] as const, 'auto'));
   const run = await loadRun(runDir);
   try {
     const model = run.state.config.model;

@@ -19,7 +19,7 @@ resized and center-cropped to the model's size. Note that D is only a detector f
 the kind of fakes its generator made while it trained.
 
   --json         one JSON array instead of lines
-  --backend B    auto | wasm | cpu
+  --backend B    auto | native | wasm | cpu
 `;
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -49,7 +49,7 @@ export async function scoreCommand(argv: string[], io: Io): Promise<number> {
   if (!runDir || inputs.length === 0) throw new ForgerError('E_USAGE', 'expected a run and at least one image or folder: forger score RUN IMAGE_OR_DIR...');
   const files = (await Promise.all(inputs.map(expand))).flat();
   if (files.length === 0) throw new ForgerError('E_DATA', `no PNG or JPEG images in ${inputs.join(', ')}`);
-  await setupBackend(choiceOption(values, 'backend', ['auto', 'wasm', 'cpu'] as const, 'auto'));
+  await setupBackend(choiceOption(values, 'backend', ['auto', 'native', 'wasm', 'cpu'] as const, 'auto'));
   const run = await loadRun(runDir);
   try {
     const model = run.state.config.model;
