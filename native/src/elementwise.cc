@@ -142,7 +142,12 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     };
     switch (op) {
       case U_RELU: each([](float v) { return v < 0.f ? 0.f : v; }); break;
-      case U_LEAKY: each([alpha](float v) { return v < 0.f ? alpha * v : v; }); break;
+      case U_LEAKY:
+        parallelFor(int64_t(x.length), [a, o, alpha](int64_t lo, int64_t hi) {
+#pragma omp simd
+          for (int64_t i = lo; i < hi; i++) o[i] = a[i] < 0.f ? alpha * a[i] : a[i];
+        });
+        break;
       case U_TANH: each([](float v) { return std::tanh(v); }); break;
       case U_SIGMOID: each([](float v) { return 1.f / (1.f + std::exp(-v)); }); break;
       case U_EXP: each([](float v) { return std::exp(v); }); break;

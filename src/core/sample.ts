@@ -17,7 +17,8 @@ export function generate(generator: tf.LayersModel, z: Float32Array, latentDim: 
   const out = new Float32Array(n * per);
   for (let i = 0; i < n; i += batchSize) {
     const m = Math.min(batchSize, n - i);
-    const y = tf.tidy(() => generator.predict(tf.tensor2d(z.subarray(i * latentDim, (i + m) * latentDim), [m, latentDim])) as tf.Tensor);
+    // one forward pass per batch (predict() would split it again into its default batches of 32)
+    const y = tf.tidy(() => generator.predict(tf.tensor2d(z.subarray(i * latentDim, (i + m) * latentDim), [m, latentDim]), { batchSize: m }) as tf.Tensor);
     out.set(y.dataSync(), i * per);
     y.dispose();
   }
@@ -43,7 +44,7 @@ export function scoreReal(discriminator: tf.LayersModel, x: Float32Array, shape:
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += batchSize) {
     const m = Math.min(batchSize, n - i);
-    const p = tf.tidy(() => tf.sigmoid(discriminator.predict(tf.tensor(x.subarray(i * per, (i + m) * per), [m, ...shape])) as tf.Tensor));
+    const p = tf.tidy(() => tf.sigmoid(discriminator.predict(tf.tensor(x.subarray(i * per, (i + m) * per), [m, ...shape]), { batchSize: m }) as tf.Tensor));
     out.set(p.dataSync(), i);
     p.dispose();
   }
