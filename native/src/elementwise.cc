@@ -1,6 +1,7 @@
 // Element-wise kernels with NumPy broadcasting, split across OpenMP threads. Float math
 // mirrors TF.js's cpu kernels (same formulas), so results agree to float rounding.
 #include <omp.h>
+#include <algorithm>
 #include <cmath>
 #include "common.h"
 
@@ -134,18 +135,26 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     if (x.length != y.length) throw std::invalid_argument("unary: x and y differ in length");
     const float* a = x.data;
     float* o = y.data;
+    // Locals, not captures, inside the loops: a store through o could otherwise alias the
+    // closure (alpha), and GCC would then leave the loop scalar despite the simd pragma.
     auto each = [&](auto f) {
-      parallelFor(int64_t(x.length), [&](int64_t lo, int64_t hi) {
+      parallelFor(int64_t(x.length), [a, o, f](int64_t lo, int64_t hi) {
+        const float* __restrict in = a;
+        float* __restrict out = o;
+        const auto fn = f;
 #pragma omp simd
-        for (int64_t i = lo; i < hi; i++) o[i] = f(a[i]);
+        for (int64_t i = lo; i < hi; i++) out[i] = fn(in[i]);
       });
     };
     switch (op) {
       case U_RELU: each([](float v) { return v < 0.f ? 0.f : v; }); break;
       case U_LEAKY:
         parallelFor(int64_t(x.length), [a, o, alpha](int64_t lo, int64_t hi) {
+          const float* __restrict in = a;
+          float* __restrict out = o;
+          const float al = alpha;
 #pragma omp simd
-          for (int64_t i = lo; i < hi; i++) o[i] = a[i] < 0.f ? alpha * a[i] : a[i];
+          for (int64_t i = lo; i < hi; i++) out[i] = in[i] < 0.f ? al * in[i] : in[i];
         });
         break;
       case U_TANH: each([](float v) { return std::tanh(v); }); break;
@@ -175,15 +184,25 @@ Napi::Value ActivationGrad(const Napi::CallbackInfo& info) {
   if (!getF32(info, 1, dy) || !getF32(info, 2, x) || !getF32(info, 3, dx)) return info.Env().Undefined();
   const int op = info[0].As<Napi::Number>().Int32Value();
   const float alpha = op == 1 ? info[4].As<Napi::Number>().FloatValue() : 0.f;
+  const bool nanPasses = op == 0;  // relu's gradient is dy * step(x), NaN at NaN; leaky relu's is alpha dy there
   return guarded(info, [&] {
     if (dy.length != x.length || dx.length != x.length) throw std::invalid_argument("activationGrad: operands differ in length");
     if (op != 0 && op != 1) throw std::invalid_argument("unknown activation gradient " + std::to_string(op));
     const float* g = dy.data;
     const float* v = x.data;
     float* o = dx.data;
-    parallelFor(int64_t(x.length), [&](int64_t lo, int64_t hi) {
+    parallelFor(int64_t(x.length), [g, v, o, alpha, nanPasses](int64_t lo, int64_t hi) {
+      const float* __restrict pg = g;
+      const float* __restrict pv = v;
+      float* __restrict po = o;
+      const float al = alpha;
+      if (nanPasses) {
 #pragma omp simd
-      for (int64_t i = lo; i < hi; i++) o[i] = v[i] > 0.f ? g[i] : (op == 0 && std::isnan(v[i]) ? NAN : alpha * g[i]);
+        for (int64_t i = lo; i < hi; i++) po[i] = pv[i] > 0.f ? pg[i] : (pv[i] != pv[i] ? pv[i] : al * pg[i]);
+      } else {
+#pragma omp simd
+        for (int64_t i = lo; i < hi; i++) po[i] = pv[i] > 0.f ? pg[i] : al * pg[i];
+      }
     });
   });
 }
@@ -251,9 +270,13 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   if (!getU8(info, 0, c, cn) || !getF32(info, 1, a) || !getF32(info, 2, b) || !getF32(info, 3, o)) return info.Env().Undefined();
   return guarded(info, [&] {
     if (cn != o.length || a.length != o.length || b.length != o.length) throw std::invalid_argument("select: operands differ in length");
-    parallelFor(int64_t(o.length), [&](int64_t lo, int64_t hi) {
+    parallelFor(int64_t(o.length), [c, pa = a.data, pb = b.data, po = o.data](int64_t lo, int64_t hi) {
+      const uint8_t* __restrict pc = c;
+      const float* __restrict x = pa;
+      const float* __restrict y = pb;
+      float* __restrict out = po;
 #pragma omp simd
-      for (int64_t i = lo; i < hi; i++) o.data[i] = c[i] ? a.data[i] : b.data[i];
+      for (int64_t i = lo; i < hi; i++) out[i] = pc[i] ? x[i] : y[i];
     });
   });
 }
@@ -276,15 +299,20 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
     const size_t n = p.length;
     if (m.length != n || v.length != n || g.length != n || np.length != n || nm.length != n || nv.length != n)
       throw std::invalid_argument("adam: operands differ in length");
+    // outputs may alias inputs (in place), element by element, so no __restrict here
     parallelFor(int64_t(n), [&](int64_t lo, int64_t hi) {
+      const float *pp = p.data, *pm = m.data, *pv = v.data, *pg = g.data;
+      float *op = np.data, *om = nm.data, *ov = nv.data;
+      const float kb1 = b1, kb2 = b2, k1 = omb1, k2 = omb2, kc2 = c2, keps = eps, klr = lrC1;
 #pragma omp simd
       for (int64_t i = lo; i < hi; i++) {
-        const float gi = g.data[i];
-        const float mi = b1 * m.data[i] + omb1 * gi;
-        const float vi = b2 * v.data[i] + omb2 * (gi * gi);
-        nm.data[i] = mi;
-        nv.data[i] = vi;
-        np.data[i] = p.data[i] - (mi / (std::sqrt(vi) / c2 + eps)) * lrC1;
+        const float gi = pg[i];
+        const float mi = kb1 * pm[i] + k1 * gi;
+        const float vi = kb2 * pv[i] + k2 * (gi * gi);
+        const float pi = pp[i];
+        om[i] = mi;
+        ov[i] = vi;
+        op[i] = pi - (mi / (std::sqrt(vi) / kc2 + keps)) * klr;
       }
     });
   });

@@ -75,11 +75,15 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
       scale[size_t(c)] = inv * g.data[c];
       shift[size_t(c)] = b.data[c] - mu[size_t(c)] * scale[size_t(c)];
     }
+    const float* sc = scale.data();
+    const float* sh = shift.data();
     rows(R, C, [&](int64_t r) {
-      const float* p = x.data + r * C;
-      float* o = y.data + r * C;
+      const float* __restrict p = x.data + r * C;
+      float* __restrict o = y.data + r * C;
+      const float* __restrict k0 = sc;
+      const float* __restrict k1 = sh;
 #pragma omp simd
-      for (int64_t c = 0; c < C; c++) o[c] = p[c] * scale[size_t(c)] + shift[size_t(c)];
+      for (int64_t c = 0; c < C; c++) o[c] = p[c] * k0[c] + k1[c];
     });
   });
 }
@@ -122,12 +126,14 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
       k1[c] = float(double(k0[c]) * s[c] / double(R));
       k2[c] = float(double(k0[c]) * double(inv[c]) * s[uc + c] / double(R));
     }
+    const float *q0 = k0.data(), *q1 = k1.data(), *q2 = k2.data(), *mu = mean.data;
     rows(R, C, [&](int64_t r) {
-      const float* pd = dy.data + r * C;
-      const float* px = x.data + r * C;
-      float* o = dx.data + r * C;
+      const float* __restrict pd = dy.data + r * C;
+      const float* __restrict px = x.data + r * C;
+      float* __restrict o = dx.data + r * C;
+      const float *__restrict a0 = q0, *__restrict a1 = q1, *__restrict a2 = q2, *__restrict m = mu;
 #pragma omp simd
-      for (int64_t c = 0; c < C; c++) o[c] = k0[size_t(c)] * pd[c] - k1[size_t(c)] - (px[c] - mean.data[c]) * k2[size_t(c)];
+      for (int64_t c = 0; c < C; c++) o[c] = a0[c] * pd[c] - a1[c] - (px[c] - m[c]) * a2[c];
     });
   });
 }
@@ -149,11 +155,15 @@ Napi::Value BatchNormInfer(const Napi::CallbackInfo& info) {
     std::vector<float> k(uc);
     for (size_t c = 0; c < uc; c++) k[c] = (sc.data ? sc.data[c] : 1.f) / std::sqrt(var.data[c] + eps);
     const int64_t R = int64_t(x.length) / C;
+    std::vector<float> zero(off.data ? 0 : uc, 0.f);
+    const float* ofs = off.data ? off.data : zero.data();
+    const float *kk = k.data(), *mu = mean.data;
     rows(R, C, [&](int64_t r) {
-      const float* p = x.data + r * C;
-      float* o = y.data + r * C;
+      const float* __restrict p = x.data + r * C;
+      float* __restrict o = y.data + r * C;
+      const float *__restrict a = kk, *__restrict m = mu, *__restrict b = ofs;
 #pragma omp simd
-      for (int64_t c = 0; c < C; c++) o[c] = (p[c] - mean.data[c]) * k[size_t(c)] + (off.data ? off.data[c] : 0.f);
+      for (int64_t c = 0; c < C; c++) o[c] = (p[c] - m[c]) * a[c] + b[c];
     });
   });
 }
