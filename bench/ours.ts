@@ -13,6 +13,7 @@ import { sampleNoise } from '../src/core/noise.ts';
 import { Adam } from '../src/core/optim.ts';
 import { Rng } from '../src/core/rng.ts';
 import { generate } from '../src/core/sample.ts';
+import { loadNativeAddon } from '../src/node/backend/native-addon.ts';
 import { readMetrics, trainStep, type StepModels } from '../src/core/train-step.ts';
 import { benchConfig, buildBenchModels, PEER_PARAMS, trainableParams, type ModelCase } from './models.ts';
 
@@ -31,6 +32,8 @@ export interface OursResult {
   params_d: number;
   /** ours equal the PyTorch counts worked out in models.ts */
   params_match_peer: boolean;
+  /** threads the backend computes with (native: the addon's OpenMP threads; wasm and cpu: 1) */
+  threads: number;
   tfjs: string;
 }
 
@@ -111,6 +114,10 @@ class Bench {
   }
 }
 
+function backendThreads(): number {
+  return tf.getBackend() === 'native' ? (loadNativeAddon().addon?.info().threads ?? 1) : 1;
+}
+
 /** RSS after a full GC when the process runs with --expose-gc (run.ts's children do), so JS garbage not yet collected does not read as growth. */
 function rssMb(): number {
   (globalThis as { gc?: () => void }).gc?.();
@@ -144,6 +151,7 @@ export async function measureOurs(name: ModelCase, steps: number, warmup: number
       params_g,
       params_d,
       params_match_peer: params_g === PEER_PARAMS[name].g && params_d === PEER_PARAMS[name].d,
+      threads: backendThreads(),
       tfjs: tf.version_core,
     };
   } finally {

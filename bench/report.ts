@@ -9,7 +9,6 @@ import type { PeerResult } from './peer.ts';
 
 /** What a model case prints: ours, then the peer's numbers when it ran. */
 export interface CaseLine extends OursResult {
-  threads: 1;
   peer: 'pytorch' | null;
   peer_note?: string;
   peer_version?: string;
@@ -27,7 +26,7 @@ export interface CaseLine extends OursResult {
 export type Line = CaseLine | SoakResult;
 
 export function caseLine(ours: OursResult, peer: PeerResult | null, peerNote: string | null, peerParams?: { g: number; d: number }): CaseLine {
-  const line: CaseLine = { ...ours, threads: 1, peer: peer ? 'pytorch' : null };
+  const line: CaseLine = { ...ours, peer: peer ? 'pytorch' : null };
   if (peerNote !== null) line.peer_note = peerNote;
   if (peer) {
     line.peer_version = peer.version;
@@ -80,10 +79,10 @@ export function renderSection(lines: Line[], info: TableInfo): string {
   const cases = lines.filter((l): l is CaseLine => l.case !== 'soak');
   const soaks = lines.filter((l): l is SoakResult => l.case === 'soak');
   const tfjs = lines[0]?.tfjs ?? 'unknown';
-  const backends = [...new Set(lines.map((l) => l.backend))].join(', ');
+  const backends = [...new Map(cases.map((l) => [l.backend, `${l.backend} ${l.threads} thread${l.threads === 1 ? '' : 's'}`])).values()].join(', ');
   const m = info.machine;
   const out = [
-    `Measured ${info.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, TensorFlow.js ${tfjs} (${backends} backend, 1 thread)` +
+    `Measured ${info.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, TensorFlow.js ${tfjs} (backends: ${backends})` +
       (info.torch !== null ? `, PyTorch ${info.torch} (${cases[0]?.peer_threads ?? 2} threads, OPENBLAS_NUM_THREADS=1).` : '.') +
       ` Batch 64, ${info.steps} timed steps after ${info.warmup} warm-up; sampling is G forward at batch 256.` +
       ` Ratio = Forger / PyTorch (above 1: Forger is faster).`,

@@ -29,7 +29,7 @@ const HELP = `npm run bench -- [options]
   --case NAME        dcgan28, mlp, dcgan64 or soak; repeat or comma-separate (default: all four)
   --json             only JSON lines on stdout (one per case); notes go to stderr
   --steps N          timed training steps per case (default 30), after --warmup N (default 5), as the peer
-  --backend B        auto, native, wasm or cpu (default auto)
+  --backend B[,B]    auto, native, wasm or cpu (default auto); several run each case on each, against one peer run
   --no-peer          do not run the PyTorch peer
   --peer FILE        the peer script (default ../shared/peers/torch_gan_bench.py)
   --soak-steps N     soak length in dcgan28 steps (default 2000), after --soak-warmup N (default 100)
@@ -44,7 +44,7 @@ interface Options {
   json: boolean;
   steps: number;
   warmup: number;
-  backend: BackendChoice;
+  backends: BackendChoice[];
   peer: boolean;
   peerScript: string;
   soakSteps: number;
@@ -81,7 +81,8 @@ function parse(argv: string[]): Options & { child: CaseName | null; help: boolea
   });
   const cases = (v.case ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== '');
   for (const c of cases) if (!(ALL_CASES as readonly string[]).includes(c)) throw new UsageError(`unknown case "${c}"; use ${ALL_CASES.join(', ')}`);
-  if (!(BACKENDS as readonly string[]).includes(v.backend)) throw new UsageError(`--backend expects ${BACKENDS.join(', ')}, got "${v.backend}"`);
+  const backends = v.backend.split(',').map((b) => b.trim());
+  for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend expects ${BACKENDS.join(', ')}, got "${b}"`);
   const child = v.child ?? null;
   if (child !== null && !(ALL_CASES as readonly string[]).includes(child)) throw new UsageError(`unknown --child case "${child}"`);
   if (v['md-path'] !== undefined && !v['write-md']) throw new UsageError('--md-path needs --write-md');
@@ -90,7 +91,7 @@ function parse(argv: string[]): Options & { child: CaseName | null; help: boolea
     json: v.json,
     steps: int('steps', v.steps, 30, 1),
     warmup: int('warmup', v.warmup, 5, 0),
-    backend: v.backend as BackendChoice,
+    backends: [...new Set(backends)] as BackendChoice[],
     peer: !v['no-peer'],
     peerScript: resolve(v.peer ?? DEFAULT_PEER_SCRIPT),
     soakSteps: int('soak-steps', v['soak-steps'], 2000, 1),
@@ -105,20 +106,20 @@ function parse(argv: string[]): Options & { child: CaseName | null; help: boolea
 async function child(name: CaseName, o: Options): Promise<void> {
   const { setupBackend } = await import('../src/node/backend/setup.ts');
   const { measureOurs, soak } = await import('./ours.ts');
-  const setup = await setupBackend(o.backend);
+  const setup = await setupBackend(o.backends[0]!);
   if (setup.note !== null) process.stderr.write(`bench: ${setup.note}\n`);
   const result = name === 'soak' ? await soak(o.soakSteps, o.soakWarmup) : await measureOurs(name, o.steps, o.warmup);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 /** Run one case of ours in a fresh process (same Node flags, so tsx is loaded). */
-function runOurs(name: CaseName, o: Options): OursResult | SoakResult {
+function runOurs(name: CaseName, o: Options, backend: BackendChoice): OursResult | SoakResult {
   const args = [
     ...process.execArgv,
     '--expose-gc',
     SELF,
     '--child', name,
-    '--backend', o.backend,
+    '--backend', backend,
     '--steps', String(o.steps),
     '--warmup', String(o.warmup),
     '--soak-steps', String(o.soakSteps),
@@ -169,34 +170,40 @@ async function main(): Promise<number> {
 
   const lines: Line[] = [];
   let failed = false;
+  const emit = (line: Line): void => {
+    lines.push(line);
+    process.stdout.write(`${o.json ? JSON.stringify(line) : human(line)}\n`);
+  };
   for (const name of o.cases) {
-    say(`${name}: Forger (${o.backend})...`);
-    let line: Line;
     try {
-      const ours = runOurs(name, o);
-      if (ours.case === 'soak') {
-        line = ours;
+      if (name === 'soak') {
+        say(`soak: Forger (${o.backends[0]})...`);
+        const ours = runOurs(name, o, o.backends[0]!) as SoakResult;
         if (!ours.pass) failed = true;
-      } else {
-        let peer: PeerResult | null = null;
-        if (torch !== null) {
+        emit(ours);
+        continue;
+      }
+      let peer: PeerResult | null = null;
+      let peerRan = false;
+      for (const backend of o.backends) {
+        say(`${name}: Forger (${backend})...`);
+        const ours = runOurs(name, o, backend) as OursResult;
+        if (torch !== null && !peerRan) {
           say(`${name}: PyTorch...`);
           peer = runPeer(o.peerScript, ours.case, o.steps, o.warmup);
+          peerRan = true;
         }
         const expected = counts?.[ours.case] ?? PEER_PARAMS[ours.case];
         if (ours.params_g !== expected.g || ours.params_d !== expected.d) {
           say(`${name}: parameter counts differ from PyTorch's: G ${ours.params_g} vs ${expected.g}, D ${ours.params_d} vs ${expected.d}`);
           failed = true;
         }
-        line = caseLine(ours, peer, peerNote, counts?.[ours.case]);
+        emit(caseLine(ours, peer, peerNote, counts?.[ours.case]));
       }
     } catch (e) {
       say(`error: ${e instanceof Error ? e.message : String(e)}`);
       failed = true;
-      continue;
     }
-    lines.push(line);
-    process.stdout.write(`${o.json ? JSON.stringify(line) : human(line)}\n`);
   }
 
   if (o.mdPath !== null && lines.length > 0) {

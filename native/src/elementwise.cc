@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include "common.h"
 
 namespace forger {
@@ -119,6 +120,29 @@ void parallelFor(int64_t n, F f) {
   }
 }
 
+// e^x for the simd loops (Cephes' expf: range reduction, degree-6 polynomial, about 2 ulp).
+// Clamped to |x| <= 87 so 2^n stays a normal float; callers recompute |x| > 80 exactly.
+inline float expApprox(float x) {
+  x = std::min(std::max(x, -87.f), 87.f);  // NaN stays NaN
+  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const float y = (((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r +
+                   5.0000001201E-1f) * (r * r) + r + 1.0f;
+  const int32_t bits = (int32_t(fx) + 127) << 23;
+  float pow2;
+  std::memcpy(&pow2, &bits, sizeof pow2);
+  return y * pow2;
+}
+
+// tanh for the simd loops: Cephes' odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above.
+inline float tanhApprox(float x) {
+  const float ax = std::fabs(x);
+  const float s = x * x;
+  const float small = ((((-5.70498872745E-3f * s + 2.06390887954E-2f) * s - 5.37397155531E-2f) * s + 1.33314422036E-1f) * s - 3.33332819422E-1f) * s * x + x;
+  const float big = 1.f - 2.f / (expApprox(2.f * ax) + 1.f);
+  return ax < 0.625f ? small : (x < 0.f ? -big : big);
+}
+
 }  // namespace
 
 // Codes mirror src/node/backend/native-kernels.ts.
@@ -157,8 +181,13 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
           for (int64_t i = lo; i < hi; i++) out[i] = in[i] < 0.f ? al * in[i] : in[i];
         });
         break;
-      case U_TANH: each([](float v) { return std::tanh(v); }); break;
-      case U_SIGMOID: each([](float v) { return 1.f / (1.f + std::exp(-v)); }); break;
+      case U_TANH: each([](float v) { return tanhApprox(v); }); break;
+      case U_SIGMOID:
+        each([](float v) { return 1.f / (1.f + expApprox(-v)); });
+        // exactly where the polynomial's clamp would show (sigmoid of x < -80 is a denormal)
+        for (size_t i = 0; i < x.length; i++)
+          if (std::fabs(a[i]) > 80.f) o[i] = 1.f / (1.f + std::exp(-a[i]));
+        break;
       case U_EXP: each([](float v) { return std::exp(v); }); break;
       case U_LOG: each([](float v) { return std::log(v); }); break;
       case U_SQRT: each([](float v) { return std::sqrt(v); }); break;
