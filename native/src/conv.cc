@@ -62,58 +62,54 @@ struct Prim {
 
 std::unordered_map<std::string, Prim> cache;
 
-Prim& forwardPrim(const ConvShape& s, bool bias, int act, float alpha) {
-  std::string k = s.key('f', bias, act, alpha);
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second;
-  auto pd = forwardPd(s, bias, activationAttr(act, alpha), dnnl::prop_kind::forward_inference);
+// A Prim for `prim` whose weights (or weight gradient) use layout `want`; when that is not
+// hwio, a scratch buffer and the reorder into it (toWant) or out of it (fromWant).
+Prim makePrim(const ConvShape& s, dnnl::primitive prim, const dnnl::memory::desc& want, bool gradient) {
   Prim p;
-  p.prim = dnnl::convolution_forward(pd);
-  p.wantWei = pd.weights_desc();
-  p.reorderWei = p.wantWei != s.wei();
+  p.prim = std::move(prim);
+  p.wantWei = want;
+  p.reorderWei = want != s.wei();
   if (p.reorderWei) {
-    p.scratchWei = dnnl::memory(p.wantWei, engine());
-    p.toWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), s.wei(), engine(), p.wantWei));
+    p.scratchWei = dnnl::memory(want, engine());
+    auto r = gradient ? dnnl::reorder::primitive_desc(engine(), want, engine(), s.wei()) : dnnl::reorder::primitive_desc(engine(), s.wei(), engine(), want);
+    (gradient ? p.fromWant : p.toWant) = dnnl::reorder(r);
   }
-  return cache.emplace(k, std::move(p)).first->second;
+  return p;
+}
+
+// The cached Prim under key k, or the one make() builds.
+template <typename Make>
+Prim& cached(const std::string& k, Make make) {
+  auto it = cache.find(k);
+  if (it == cache.end()) it = cache.emplace(k, make()).first;
+  return it->second;
+}
+
+Prim& forwardPrim(const ConvShape& s, bool bias, int act, float alpha) {
+  return cached(s.key('f', bias, act, alpha), [&] {
+    auto pd = forwardPd(s, bias, activationAttr(act, alpha), dnnl::prop_kind::forward_inference);
+    return makePrim(s, dnnl::convolution_forward(pd), pd.weights_desc(), false);
+  });
 }
 
 Prim& backwardDataPrim(const ConvShape& s) {
-  std::string k = s.key('d', false, 0, 0);
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second;
-  auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(), s.dilates(),
-                                          s.padL(), s.padR());
-  dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
-  Prim p;
-  p.prim = dnnl::convolution_backward_data(pd);
-  p.wantWei = pd.weights_desc();
-  p.reorderWei = p.wantWei != s.wei();
-  if (p.reorderWei) {
-    p.scratchWei = dnnl::memory(p.wantWei, engine());
-    p.toWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), s.wei(), engine(), p.wantWei));
-  }
-  return cache.emplace(k, std::move(p)).first->second;
+  return cached(s.key('d', false, 0, 0), [&] {
+    auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(), s.dilates(),
+                                            s.padL(), s.padR());
+    dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    return makePrim(s, dnnl::convolution_backward_data(pd), pd.weights_desc(), false);
+  });
 }
 
 Prim& backwardWeightsPrim(const ConvShape& s) {
-  std::string k = s.key('w', false, 0, 0);
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second;
-  auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
-  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(),
-                                             s.dilates(), s.padL(), s.padR());
-  dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
-  Prim p;
-  p.prim = dnnl::convolution_backward_weights(pd);
-  p.wantWei = pd.diff_weights_desc();
-  p.reorderWei = p.wantWei != s.wei();
-  if (p.reorderWei) {
-    p.scratchWei = dnnl::memory(p.wantWei, engine());
-    p.fromWant = dnnl::reorder(dnnl::reorder::primitive_desc(engine(), p.wantWei, engine(), s.wei()));
-  }
-  return cache.emplace(k, std::move(p)).first->second;
+  return cached(s.key('w', false, 0, 0), [&] {
+    auto hint = forwardPd(s, false, dnnl::primitive_attr(), dnnl::prop_kind::forward_training);
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.any(s.wei()), s.dst(), s.strides(),
+                                               s.dilates(), s.padL(), s.padR());
+    dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    return makePrim(s, dnnl::convolution_backward_weights(pd), pd.diff_weights_desc(), true);
+  });
 }
 
 void checkLen(const F32& a, size_t want, const char* what) {
