@@ -112,6 +112,14 @@ Prim& backwardWeightsPrim(const ConvShape& s) {
   });
 }
 
+// The filter (hwio) in the layout pr wants: the user's buffer itself, or pr's scratch after a reorder.
+dnnl::memory weightsFor(Prim& pr, const ConvShape& s, float* w) {
+  dnnl::memory user(s.wei(), engine(), w);
+  if (!pr.reorderWei) return user;
+  pr.toWant.execute(stream(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, pr.scratchWei}});
+  return pr.scratchWei;
+}
+
 void checkLen(const F32& a, size_t want, const char* what) {
   if (a.length != want) throw std::invalid_argument(std::string(what) + " has " + std::to_string(a.length) + " elements, expected " + std::to_string(want));
 }
@@ -175,12 +183,7 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
     if (b.data) checkLen(b, size_t(s.oc), "bias");
     Prim& pr = forwardPrim(s, b.data != nullptr, act, alpha);
     auto& st = stream();
-    dnnl::memory wUser(s.wei(), engine(), w.data);
-    dnnl::memory wMem = wUser;
-    if (pr.reorderWei) {
-      pr.toWant.execute(st, {{DNNL_ARG_FROM, wUser}, {DNNL_ARG_TO, pr.scratchWei}});
-      wMem = pr.scratchWei;
-    }
+    dnnl::memory wMem = weightsFor(pr, s, w.data);
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(s.src(), engine(), x.data)},
                                                {DNNL_ARG_WEIGHTS, wMem},
                                                {DNNL_ARG_DST, dnnl::memory(s.dst(), engine(), y.data)}};
@@ -201,12 +204,7 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
     if (smallChannelBackwardData(s, dy.data, w.data, dx.data)) return;
     Prim& pr = backwardDataPrim(s);
     auto& st = stream();
-    dnnl::memory wUser(s.wei(), engine(), w.data);
-    dnnl::memory wMem = wUser;
-    if (pr.reorderWei) {
-      pr.toWant.execute(st, {{DNNL_ARG_FROM, wUser}, {DNNL_ARG_TO, pr.scratchWei}});
-      wMem = pr.scratchWei;
-    }
+    dnnl::memory wMem = weightsFor(pr, s, w.data);
     pr.prim.execute(st, {{DNNL_ARG_DIFF_DST, dnnl::memory(s.dst(), engine(), dy.data)},
                          {DNNL_ARG_WEIGHTS, wMem},
                          {DNNL_ARG_DIFF_SRC, dnnl::memory(s.src(), engine(), dx.data)}});
