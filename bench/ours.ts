@@ -14,6 +14,7 @@ import { Adam } from '../src/core/optim.ts';
 import { Rng } from '../src/core/rng.ts';
 import { generate } from '../src/core/sample.ts';
 import { loadNativeAddon } from '../src/node/backend/native-addon.ts';
+import { wasmThreads } from '../src/node/backend/wasm-threads.ts';
 import { readMetrics, trainStep, type StepModels } from '../src/core/train-step.ts';
 import { benchConfig, buildBenchModels, PEER_PARAMS, trainableParams, type ModelCase } from './models.ts';
 
@@ -32,7 +33,7 @@ export interface OursResult {
   params_d: number;
   /** ours equal the PyTorch counts worked out in models.ts */
   params_match_peer: boolean;
-  /** threads the backend computes with (native: the addon's OpenMP threads; wasm and cpu: 1) */
+  /** threads the backend computes with (native: the addon's OpenMP threads; wasm: XNNPACK's pool; cpu: 1) */
   threads: number;
   tfjs: string;
 }
@@ -115,7 +116,9 @@ class Bench {
 }
 
 function backendThreads(): number {
-  return tf.getBackend() === 'native' ? (loadNativeAddon().addon?.info().threads ?? 1) : 1;
+  const backend = tf.getBackend();
+  if (backend === 'native') return loadNativeAddon().addon?.info().threads ?? 1;
+  return backend === 'wasm' ? wasmThreads() : 1;
 }
 
 /** RSS after a full GC when the process runs with --expose-gc (run.ts's children do), so JS garbage not yet collected does not read as growth. */

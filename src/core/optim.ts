@@ -33,6 +33,23 @@ export interface AdamState {
   moments: { m: Float32Array; v: Float32Array; shape: number[] }[];
 }
 
+export interface FusedAdamAttrs {
+  lrOverC1: number;
+  c2: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** What FUSED_ADAM computes, as tf ops: the new [param, m, v]. */
+export function adamOps(w: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, a: FusedAdamAttrs): tf.Tensor[] {
+  const m1 = tf.add(tf.mul(m, a.beta1), tf.mul(g, 1 - a.beta1));
+  const v1 = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(g), 1 - a.beta2));
+  // w - (lr / c1) * m / (sqrt(v) / c2 + eps)
+  const denom = tf.add(tf.div(tf.sqrt(v1), a.c2), a.epsilon);
+  return [tf.sub(w, tf.mul(tf.div(m1, denom), a.lrOverC1)), m1, v1];
+}
+
 export class Adam extends tf.Optimizer {
   static get className(): string {
     return 'ForgerAdam';
@@ -65,8 +82,8 @@ export class Adam extends tf.Optimizer {
         const m = this.m[i]!;
         const v = this.v[i]!;
         if (fused) {
-          const attrs = { lrOverC1: lr / c1, c2, beta1: b1, beta2: b2, epsilon };
-          const out = tf.engine().runKernel(FUSED_ADAM, { param: w, m, v, grad: g }, attrs) as tf.Tensor | tf.Tensor[];
+          const attrs: FusedAdamAttrs = { lrOverC1: lr / c1, c2, beta1: b1, beta2: b2, epsilon };
+          const out = tf.engine().runKernel(FUSED_ADAM, { param: w, m, v, grad: g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
           if (!Array.isArray(out)) return; // updated in place
           const [w1, m1, v1] = out;
           m.assign(m1!);
@@ -74,11 +91,10 @@ export class Adam extends tf.Optimizer {
           w.assign(w1!);
           return;
         }
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-        // w - (lr / c1) * m / (sqrt(v) / c2 + eps)
-        const denom = tf.add(tf.div(tf.sqrt(v), c2), epsilon);
-        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / c1)));
+        const [w1, m1, v1] = adamOps(w, m, v, g, { lrOverC1: lr / c1, c2, beta1: b1, beta2: b2, epsilon });
+        m.assign(m1!);
+        v.assign(v1!);
+        w.assign(w1!);
       });
     });
   }

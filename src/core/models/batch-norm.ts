@@ -22,6 +22,11 @@ function hasKernel(name: string): boolean {
 
 function forward(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor[] {
   if (hasKernel(BN_TRAIN_KERNEL)) return tf.engine().runKernel(BN_TRAIN_KERNEL, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+  return bnTrainOps(x, gamma, beta, epsilon);
+}
+
+/** What BN_TRAIN_KERNEL computes, as tf ops: [y, mean, variance]. */
+export function bnTrainOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor[] {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const mean = tf.mean(x, axes);
   const xc = tf.sub(x, mean);
@@ -32,6 +37,11 @@ function forward(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: numbe
 
 function backward(dy: tf.Tensor, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, epsilon: number): tf.Tensor[] {
   if (hasKernel(BN_GRAD_KERNEL)) return tf.engine().runKernel(BN_GRAD_KERNEL, { dy, x, mean, variance, gamma }, { epsilon }) as tf.Tensor[];
+  return bnGradOps(dy, x, mean, variance, gamma, epsilon);
+}
+
+/** What BN_GRAD_KERNEL computes, as tf ops: [dx, dgamma, dbeta]. */
+export function bnGradOps(dy: tf.Tensor, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, epsilon: number): tf.Tensor[] {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const rows = x.size / x.shape[x.shape.length - 1]!;
   const invStd = tf.rsqrt(tf.add(variance, epsilon));

@@ -19,28 +19,31 @@
  *    gradient tiles its per-channel terms to the full activation shape): a
  *    broadcasting multiply by ones.
  *
+ * Forger's own fused kernels (batch norm, activation gradients, Adam) are added
+ * too, as JS loops over the heap: see wasm-fused.ts.
+ *
  * A kernelFunc here calls tf ops (they run on wasm, off the gradient tape) inside
  * tf.tidy and returns a tf.Tensor, which the engine accepts as the output.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc } from '@tensorflow/tfjs';
 import { ForgerError } from '../../core/errors.ts';
+import { registerActivationGradients } from './native-gradients.ts';
+import { registerWasmFastOps } from './wasm-fast-ops.ts';
+import { registerWasmFusedKernels } from './wasm-fused.ts';
+import { attrsOf, replaceKernel, runStock, tensorInput } from './wasm-kernel-util.ts';
 
-const BACKEND = 'wasm';
-
-type KernelArgs = Parameters<KernelFunc>[0];
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
-
-/** Stock kernels replaced here, kept so unhandled cases can run them. */
-const stock = new Map<string, KernelConfig>();
 
 /** The kernel names registerWasmTrainingKernels() provides on wasm. */
 export const WASM_TRAINING_KERNELS = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.UnsortedSegmentSum, tf.OneHot, tf.Cast, tf.Tile, tf.BatchMatMul] as const;
 
 /**
  * Register (once) the kernels above for the 'wasm' backend, replacing stock ones
- * where they exist. Safe to call before or after the backend is initialised.
+ * where they exist, with the faster element-wise ones (wasm-fast-ops.ts) and
+ * Forger's fused kernels (wasm-fused.ts). Safe to call before or after the
+ * backend is initialised.
  */
 export function registerWasmTrainingKernels(): void {
   replaceKernel(tf.Conv2DBackpropFilter, conv2dBackpropFilter);
@@ -50,34 +53,9 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(tf.Cast, cast);
   replaceKernel(tf.Tile, tile);
   replaceKernel(tf.BatchMatMul, batchMatMul);
-}
-
-function replaceKernel(kernelName: string, kernelFunc: KernelFunc): void {
-  const current = tf.getKernel(kernelName, BACKEND);
-  if (current?.kernelFunc === kernelFunc) return;
-  if (current !== undefined) {
-    stock.set(kernelName, current);
-    tf.unregisterKernel(kernelName, BACKEND);
-  }
-  // Keep the stock setupFunc: the engine runs it on every setBackend('wasm'), and the fallback path needs it.
-  tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: current?.setupFunc, disposeFunc: current?.disposeFunc });
-}
-
-function runStock(kernelName: string, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const config = stock.get(kernelName);
-  if (config === undefined) throw new ForgerError('E_BACKEND', `no stock wasm kernel ${kernelName} to fall back to`);
-  return config.kernelFunc(args);
-}
-
-/** The engine passes the op's tensors; anything else (a bare TensorInfo) is not ours to wrap. */
-function tensorInput(inputs: NamedTensorInfoMap, name: string, kernelName: string): tf.Tensor | null {
-  const t = inputs[name];
-  if (t === undefined) throw new ForgerError('E_BACKEND', `${kernelName}: input '${name}' is missing`);
-  return t instanceof tf.Tensor ? t : null;
-}
-
-function attrsOf<T>(attrs: NamedAttrMap | undefined): T {
-  return attrs as unknown as T;
+  registerWasmFastOps();
+  registerWasmFusedKernels();
+  registerActivationGradients();
 }
 
 function conv2dInfo(xShape: number[], filterShape: number[], a: { strides: [number, number] | number; pad: Conv2DBackpropInputAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' }): Conv2DInfo {

@@ -4,9 +4,16 @@
  * keeps one gradient per kernel name for all backends, so the choice is made per call.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ACTIVATION_GRAD } from './native-kernels.ts';
+
+/** Kernel name: dy, x -> dx; attrs op (0 relu, 1 leaky relu) and alpha. */
+export const ACTIVATION_GRAD = 'ForgerActivationGrad';
 
 let registered = false;
+
+/** TF.js's own gradients: op 0 relu (dy * step(x)), op 1 leaky relu (x > 0 ? dy : alpha dy). */
+export function activationGradOps(dy: tf.Tensor, x: tf.Tensor, op: number, alpha: number): tf.Tensor {
+  return op === 0 ? tf.mul(dy, tf.cast(tf.step(x), 'float32')) : tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha));
+}
 
 export function registerActivationGradients(): void {
   if (registered) return;
@@ -21,7 +28,7 @@ export function registerActivationGradients(): void {
     gradFunc: (dy, saved) => {
       const [x] = saved as tf.Tensor[];
       const g = dy as tf.Tensor;
-      return { x: () => fused(g, x!, 0, 0) ?? tf.mul(g, tf.cast(tf.step(x!), 'float32')) };
+      return { x: () => fused(g, x!, 0, 0) ?? activationGradOps(g, x!, 0, 0) };
     },
   });
   tf.registerGradient({
@@ -31,7 +38,7 @@ export function registerActivationGradients(): void {
       const [x] = saved as tf.Tensor[];
       const g = dy as tf.Tensor;
       const alpha = (attrs as unknown as tf.LeakyReluAttrs).alpha;
-      return { x: () => fused(g, x!, 1, alpha) ?? tf.where(tf.greater(x!, 0), g, tf.mul(g, alpha)) };
+      return { x: () => fused(g, x!, 1, alpha) ?? activationGradOps(g, x!, 1, alpha) };
     },
   });
 }

@@ -13,7 +13,9 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../../core/models/batch-norm.ts';
 import { FUSED_ADAM } from '../../core/optim.ts';
+import { FUSED_FALLBACKS } from './fused-fallbacks.ts';
 import type { NativeAddon } from './native-addon.ts';
+import { ACTIVATION_GRAD } from './native-gradients.ts';
 
 /** A native implementation; null means "not handled: run the cpu kernel". */
 type NativeImpl = (args: { inputs: Record<string, TensorInfo | undefined>; backend: MathBackendCPU; attrs: NamedAttrMap }, addon: NativeAddon) => TensorInfo | TensorInfo[] | null;
@@ -297,7 +299,6 @@ const bnGrad: NativeImpl = ({ inputs, backend, attrs }, addon) => {
  * One-pass gradients of Relu and LeakyRelu. TF.js's own gradients take three passes
  * (step, cast, mul; greater, mul, where); native-gradients.ts routes them here.
  */
-export const ACTIVATION_GRAD = 'ForgerActivationGrad';
 
 const activationGrad: NativeImpl = ({ inputs, backend, attrs }, addon) => {
   const { dy, x } = inputs;
@@ -375,14 +376,9 @@ export function registerNativeKernels(backendName: string, addon: NativeAddon): 
   }
   for (const [kernelName, impl] of Object.entries(NATIVE_KERNELS)) {
     if (registered.has(kernelName)) continue;
-    const fallback: KernelFunc = tf.getKernel(kernelName, 'cpu')?.kernelFunc ?? missing(kernelName);
+    const fallback: KernelFunc | undefined = tf.getKernel(kernelName, 'cpu')?.kernelFunc ?? FUSED_FALLBACKS[kernelName];
+    if (fallback === undefined) throw new Error(`native kernel ${kernelName} has no fallback`);
     const kernelFunc: KernelFunc = (args) => impl(args as Parameters<NativeImpl>[0], addon) ?? fallback(args);
     tf.registerKernel({ kernelName, backendName, kernelFunc });
   }
-}
-
-function missing(name: string): KernelFunc {
-  return () => {
-    throw new Error(`kernel ${name} has no cpu fallback`);
-  };
 }

@@ -1,8 +1,8 @@
 /**
  * Backend choice for Node, fastest first: 'native' (the cpu backend with Forger's
  * oneDNN addon running the heavy kernels on all cores; needs the addon built at
- * install), the TF.js wasm backend (XNNPACK, SIMD; single-threaded in Node) with
- * the training kernels it lacks, or the pure-JS cpu backend.
+ * install), the TF.js wasm backend (XNNPACK, SIMD, one thread per core: see
+ * wasm-threads.ts) with the training kernels it lacks, or the pure-JS cpu backend.
  *
  * Two pieces of tfjs behaviour are contained here:
  *  - Emscripten's glue installs process 'uncaughtException' / 'unhandledRejection'
@@ -19,12 +19,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ForgerError } from '../../core/errors.ts';
 import { registerWasmTrainingKernels } from './kernels.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './native.ts';
+import { wasmThreads, wasmThreadsWanted, withWasmThreads } from './wasm-threads.ts';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
 
 export interface BackendSetup {
   /** the backend now active */
   name: 'native' | 'wasm' | 'cpu';
+  /** threads its heavy kernels run on (native: OpenMP; wasm: XNNPACK's pool; cpu: 1) */
+  threads: number;
   /** one line on why 'auto' did not get the native backend (or wasm); null otherwise */
   note: string | null;
 }
@@ -40,30 +43,31 @@ export async function setupBackend(name: BackendChoice): Promise<BackendSetup> {
   if (!CHOICES.includes(name)) throw new ForgerError('E_CONFIG', `backend '${String(name)}' is not one of ${CHOICES.join(', ')}`);
   if (name === 'cpu') {
     await startCpu('cpu');
-    return { name: 'cpu', note: null };
+    return { name: 'cpu', threads: 1, note: null };
   }
   let nativeNote: string | null = null;
   if (name === 'native' || name === 'auto') {
     const { addon, reason } = registerNativeBackend();
     if (addon) {
       await startCpu(NATIVE_BACKEND);
-      return { name: 'native', note: null };
+      return { name: 'native', threads: addon.info().threads, note: null };
     }
     if (name === 'native') throw new ForgerError('E_BACKEND', `native backend unavailable: ${reason}`);
     nativeNote = `native backend unavailable: ${reason}`;
   }
+  const threads = wasmThreadsWanted(); // a bad FORGER_WASM_THREADS is an error, not a reason to fall back
   try {
-    await startWasm();
-    return { name: 'wasm', note: nativeNote === null ? null : `${nativeNote}; using wasm` };
+    await startWasm(threads);
+    return { name: 'wasm', threads: wasmThreads(), note: nativeNote === null ? null : `${nativeNote}; using wasm` };
   } catch (e) {
     if (name === 'wasm') throw e;
     await startCpu('cpu');
     const why = `${e instanceof Error ? e.message : String(e)}; using cpu`;
-    return { name: 'cpu', note: nativeNote === null ? why : `${nativeNote}; ${why}` };
+    return { name: 'cpu', threads: 1, note: nativeNote === null ? why : `${nativeNote}; ${why}` };
   }
 }
 
-async function startWasm(): Promise<void> {
+async function startWasm(threads: number): Promise<void> {
   registerWasmTrainingKernels();
   if (tf.getBackend() === 'wasm') return;
   if (!('WebAssembly' in globalThis)) throw new ForgerError('E_BACKEND', 'wasm backend failed to start: WebAssembly is not available in this runtime');
@@ -73,8 +77,11 @@ async function startWasm(): Promise<void> {
   let started = false;
   let thrown: unknown;
   try {
-    started = await tf.setBackend('wasm');
-    if (started) await tf.ready();
+    started = await withWasmThreads(threads, async () => {
+      const ok = await tf.setBackend('wasm');
+      if (ok) await tf.ready();
+      return ok;
+    });
   } catch (e) {
     thrown = e;
   } finally {

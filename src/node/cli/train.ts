@@ -79,7 +79,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
 
   const runDir = resume ?? (values.out as string | undefined) ?? (await nextRunDir('runs', preset));
   const backend = await setupBackend(config.backend);
-  io.err(`forger: backend ${backend.name}${backend.note ? ` (${backend.note})` : ''}\n`);
+  io.err(`forger: backend ${backend.name}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}${backend.note ? ` (${backend.note})` : ''}\n`);
 
   let stopRequested = false;
   const onSigint = () => {
