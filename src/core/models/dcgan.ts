@@ -9,6 +9,7 @@ import { ForgerError } from '../errors.ts';
 import { convPlan, convTransposePlan, type ConvGeom } from './conv-arith.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
+import { conv2d, dense } from './unfused.ts';
 
 function geometry(m: ModelConfig): ConvGeom {
   return { kernel: m.kernelSize, stride: m.stride, padding: m.padding };
@@ -56,7 +57,7 @@ export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential
   const w0 = m.gWidths[0]!;
   const model = tf.sequential({ name: 'generator' });
   // [latentDim] -> [b*b*w0] -> [b, b, w0]
-  model.add(tf.layers.dense({ inputShape: [m.latentDim], units: m.baseSize * m.baseSize * w0, kernelInitializer: init.kernel(), name: 'g_dense' }));
+  model.add(dense({ inputShape: [m.latentDim], units: m.baseSize * m.baseSize * w0, kernelInitializer: init.kernel(), name: 'g_dense' }));
   if (m.gBatchNorm) model.add(batchNorm('g_bn0'));
   model.add(hiddenActivation(m.gActivation, m.leak, 'g_act0'));
   model.add(tf.layers.reshape({ targetShape: [m.baseSize, m.baseSize, w0], name: 'g_reshape' }));
@@ -95,7 +96,7 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
     const inputShape = i === 0 ? { inputShape: [size, size, channels] } : {};
     if (plan.pad > 0) model.add(tf.layers.zeroPadding2d({ padding: plan.pad, name: `d_pad${i + 1}`, ...inputShape }));
     model.add(
-      tf.layers.conv2d({
+      conv2d({
         filters: width,
         kernelSize: g.kernel,
         strides: g.stride,
@@ -111,6 +112,6 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
   });
   // [s, s, w_last] -> [s*s*w_last] -> [1] (a logit; sigmoid gives D(x))
   model.add(tf.layers.flatten({ name: 'd_flatten' }));
-  model.add(tf.layers.dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit' }));
+  model.add(dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit' }));
   return model;
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
+import { dense } from './unfused.ts';
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
@@ -15,13 +16,13 @@ export function buildMlpGenerator(m: ModelConfig, seed: number): tf.Sequential {
   // [latentDim] -> [w_1] -> ... -> [w_n]
   m.gWidths.forEach((units, i) => {
     const inputShape = i === 0 ? { inputShape: [m.latentDim] } : {};
-    model.add(tf.layers.dense({ units, kernelInitializer: init.kernel(), name: `g_dense${i + 1}`, ...inputShape }));
+    model.add(dense({ units, kernelInitializer: init.kernel(), name: `g_dense${i + 1}`, ...inputShape }));
     if (m.gBatchNorm) model.add(batchNorm(`g_bn${i + 1}`));
     model.add(hiddenActivation(m.gActivation, m.leak, `g_act${i + 1}`));
   });
   // [w_n] -> [prod(dataShape)] -> dataShape
   const first = m.gWidths.length === 0 ? { inputShape: [m.latentDim] } : {};
-  model.add(tf.layers.dense({ units: prod(m.dataShape), kernelInitializer: init.kernel(), name: 'g_dense_out', ...first }));
+  model.add(dense({ units: prod(m.dataShape), kernelInitializer: init.kernel(), name: 'g_dense_out', ...first }));
   model.add(outputActivation(m.output, 'g_out'));
   if (m.dataShape.length > 1) model.add(tf.layers.reshape({ targetShape: m.dataShape, name: 'g_reshape' }));
   return model;
@@ -36,11 +37,11 @@ export function buildMlpDiscriminator(m: ModelConfig, seed: number): tf.Sequenti
   const first = (i: number) => (i === 0 && !flat ? { inputShape: m.dataShape } : {});
   // -> [w_1] -> ... -> [w_n] -> [1] (a logit)
   m.dWidths.forEach((units, i) => {
-    model.add(tf.layers.dense({ units, kernelInitializer: init.kernel(), name: `d_dense${i + 1}`, ...first(i) }));
+    model.add(dense({ units, kernelInitializer: init.kernel(), name: `d_dense${i + 1}`, ...first(i) }));
     if (m.dBatchNorm) model.add(batchNorm(`d_bn${i + 1}`));
     model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
     if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
   });
-  model.add(tf.layers.dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit', ...first(m.dWidths.length) }));
+  model.add(dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit', ...first(m.dWidths.length) }));
   return model;
 }

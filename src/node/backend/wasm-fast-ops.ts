@@ -6,6 +6,7 @@
  *  - LeakyRelu: Prelu with alpha per channel (XNNPACK's prelu); the same values.
  *  - Tanh: 2 sigmoid(2x) - 1 (XNNPACK's sigmoid); within 1e-7 of tanh.
  *  - Slice: copies of contiguous runs of the wasm heap (TypedArray.set).
+ *  - Sum and Mean over leading axes: XNNPACK's average pooling.
  *
  * Small tensors, other dtypes and other axis patterns run the stock kernel.
  */
@@ -18,12 +19,14 @@ import { attrsOf, replaceKernel, runStock, tensorInput } from './wasm-kernel-uti
 const MIN_SIZE = 4096;
 
 /** The kernel names registerWasmFastOps() replaces on wasm. */
-export const WASM_FAST_OPS = [tf.LeakyRelu, tf.Tanh, tf.Slice] as const;
+export const WASM_FAST_OPS = [tf.LeakyRelu, tf.Tanh, tf.Slice, tf.Sum, tf.Mean] as const;
 
 export function registerWasmFastOps(): void {
   replaceKernel(tf.LeakyRelu, leakyRelu);
   replaceKernel(tf.Tanh, tanh);
   replaceKernel(tf.Slice, slice);
+  replaceKernel(tf.Sum, reduceLeading(tf.Sum, false));
+  replaceKernel(tf.Mean, reduceLeading(tf.Mean, true));
 }
 
 const leakyRelu: KernelFunc = (args) => {
@@ -77,4 +80,27 @@ function copyBlock(src: Typed, dst: Typed, shape: number[], begin: number[], siz
       idx[a] = 0;
     }
   }
+}
+
+/**
+ * Sum or mean over leading axes ([R, C] -> [C]: every conv bias gradient and
+ * batch-norm statistic) as XNNPACK's average pooling of [1, R, 1, C] with an
+ * R x 1 window; the stock kernel transposes to [C, R] first (4 ms -> 0.2 ms on
+ * 64x14x14x64). Other axis patterns run the stock kernel.
+ */
+function reduceLeading(kernelName: string, mean: boolean): KernelFunc {
+  return (args) => {
+    const x = tensorInput(args.inputs, 'x', kernelName);
+    if (x === null || x.dtype !== 'float32' || x.size < MIN_SIZE) return runStock(kernelName, args);
+    const { axis, keepDims } = attrsOf<{ axis: number | number[]; keepDims: boolean }>(args.attrs);
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+    if (axes.length === 0 || axes.length === x.rank || !axes.every((a, i) => a === i)) return runStock(kernelName, args);
+    const rows = axes.reduce((p, a) => p * x.shape[a]!, 1);
+    const cols = x.size / rows;
+    const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    return tf.tidy(() => {
+      const avg = tf.avgPool(tf.reshape(x, [1, rows, 1, cols]) as tf.Tensor4D, [rows, 1], 1, 'valid');
+      return tf.reshape(mean ? avg : tf.mul(avg, rows), outShape);
+    });
+  };
 }
