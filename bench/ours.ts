@@ -36,6 +36,9 @@ export interface OursResult {
   /** threads the backend computes with (native: the addon's OpenMP threads; wasm: XNNPACK's pool; cpu: 1) */
   threads: number;
   tfjs: string;
+  /** every round's numbers when the harness ran several (train_img_per_s etc. are then the best) */
+  rounds_train_img_per_s?: number[];
+  rounds_sample_img_per_s?: number[];
 }
 
 export interface SoakResult {

@@ -26,6 +26,9 @@ export interface PeerResult {
   train_steps_per_s: number;
   train_img_per_s: number;
   sample_img_per_s: number;
+  /** every round's numbers (added by the harness; the fields above are then the best) */
+  rounds_train_img_per_s?: number[];
+  rounds_sample_img_per_s?: number[];
 }
 
 export type PeerCheck = { available: true; torch: string } | { available: false; reason: string };

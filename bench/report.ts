@@ -17,6 +17,8 @@ export interface CaseLine extends OursResult {
   peer_params_d?: number;
   peer_train_img_per_s?: number;
   peer_sample_img_per_s?: number;
+  peer_rounds_train_img_per_s?: number[];
+  peer_rounds_sample_img_per_s?: number[];
   /** ours / peer, training */
   ratio?: number;
   /** ours / peer, sampling */
@@ -37,6 +39,8 @@ export function caseLine(ours: OursResult, peer: PeerResult | null, peerNote: st
     }
     line.peer_train_img_per_s = peer.train_img_per_s;
     line.peer_sample_img_per_s = peer.sample_img_per_s;
+    if (peer.rounds_train_img_per_s) line.peer_rounds_train_img_per_s = peer.rounds_train_img_per_s;
+    if (peer.rounds_sample_img_per_s) line.peer_rounds_sample_img_per_s = peer.rounds_sample_img_per_s;
     line.ratio = Number((ours.train_img_per_s / peer.train_img_per_s).toFixed(3));
     line.sample_ratio = Number((ours.sample_img_per_s / peer.sample_img_per_s).toFixed(3));
   }
@@ -69,6 +73,7 @@ export interface TableInfo {
   command: string;
   steps: number;
   warmup: number;
+  rounds: number;
   /** null when the peer did not run */
   torch: string | null;
   peerNote: string | null;
@@ -85,6 +90,7 @@ export function renderSection(lines: Line[], info: TableInfo): string {
     `Measured ${info.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, TensorFlow.js ${tfjs} (backends: ${backends})` +
       (info.torch !== null ? `, PyTorch ${info.torch} (${cases[0]?.peer_threads ?? 2} threads, OPENBLAS_NUM_THREADS=1).` : '.') +
       ` Batch 64, ${info.steps} timed steps after ${info.warmup} warm-up; sampling is G forward at batch 256.` +
+      (info.rounds > 1 ? ` Ours and PyTorch alternate ${info.rounds} times per case; each is reported at its best round (every round is in the JSON lines).` : '') +
       ` Ratio = Forger / PyTorch (above 1: Forger is faster).`,
     '',
     `Command: \`${info.command}\``,
