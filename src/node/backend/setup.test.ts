@@ -7,12 +7,17 @@ import { isForgerError } from '../../core/errors.ts';
 import { WASM_TRAINING_KERNELS } from './kernels.ts';
 import { loadNativeAddon } from './native-addon.ts';
 import { type BackendChoice, setupBackend } from './setup.ts';
+import { wasmThreadsWanted } from './wasm-threads.ts';
 
 const EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
 const listenerCounts = (): number[] => EVENTS.map((e) => process.listenerCount(e));
 const native = loadNativeAddon();
+/** wasm threads with FORGER_WASM_THREADS unset (the children below run with it unset too). */
+const WASM_THREADS = wasmThreadsWanted({});
 /** What 'auto' gives here: native where the addon is built (CI builds it), else wasm with a note. */
-const AUTO = native.addon ? { name: 'native', note: null } : { name: 'wasm', note: `native backend unavailable: ${native.reason}; using wasm` };
+const AUTO = native.addon
+  ? { name: 'native', threads: native.addon.info().threads, note: null }
+  : { name: 'wasm', threads: WASM_THREADS, note: `native backend unavailable: ${native.reason}; using wasm` };
 
 interface ChildResult {
   code: number | null;
@@ -35,7 +40,7 @@ function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boo
   ].join('\n');
   const args = ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code];
   return new Promise((resolve) => {
-    const env = opts.nativeOff ? { ...process.env, FORGER_NATIVE: 'off' } : process.env;
+    const env = { ...process.env, FORGER_WASM_THREADS: undefined, ...(opts.nativeOff ? { FORGER_NATIVE: 'off' } : {}) };
     execFile(process.execPath, args, { cwd: tmpdir(), env }, (error, out, err) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, out, err });
     });
@@ -45,7 +50,7 @@ function child(choice: BackendChoice, opts: { badWasmPath?: boolean; crash?: boo
 describe('setupBackend', () => {
   test('wasm: starts, registers the training kernels, leaves no process handlers behind', async () => {
     const before = listenerCounts();
-    assert.deepEqual(await setupBackend('wasm'), { name: 'wasm', note: null });
+    assert.deepEqual(await setupBackend('wasm'), { name: 'wasm', threads: wasmThreadsWanted(), note: null });
     assert.equal(tf.getBackend(), 'wasm');
     for (const k of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(k, 'wasm'), `${k} registered`);
     assert.deepEqual(listenerCounts(), before);
@@ -57,7 +62,7 @@ describe('setupBackend', () => {
     const warn = console.warn;
     console.warn = (...args: unknown[]) => warned.push(...args);
     try {
-      assert.deepEqual(await setupBackend('cpu'), { name: 'cpu', note: null });
+      assert.deepEqual(await setupBackend('cpu'), { name: 'cpu', threads: 1, note: null });
       tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).dataSync());
     } finally {
       console.warn = warn;
@@ -93,7 +98,8 @@ describe('setupBackend in a fresh process outside the repo', () => {
 
   test('auto without the native addon gets wasm, with a one-line note', async () => {
     const r = await child('auto', { nativeOff: true });
-    assert.deepEqual(JSON.parse(r.out), { name: 'wasm', note: 'native backend unavailable: FORGER_NATIVE=off is set; using wasm' });
+    // the child runs as node --input-type=module -e, where wasm keeps to one thread (see wasmThreadsWanted)
+    assert.deepEqual(JSON.parse(r.out), { name: 'wasm', threads: 1, note: 'native backend unavailable: FORGER_NATIVE=off is set; using wasm' });
     assert.equal(r.err, '');
   });
 

@@ -25,8 +25,8 @@ export function registerWasmFastOps(): void {
   replaceKernel(tf.LeakyRelu, leakyRelu);
   replaceKernel(tf.Tanh, tanh);
   replaceKernel(tf.Slice, slice);
-  replaceKernel(tf.Sum, reduceLeading(tf.Sum, false));
-  replaceKernel(tf.Mean, reduceLeading(tf.Mean, true));
+  replaceKernel(tf.Sum, sumLeading);
+  replaceKernel(tf.Mean, meanLeading);
 }
 
 const leakyRelu: KernelFunc = (args) => {
@@ -104,3 +104,7 @@ function reduceLeading(kernelName: string, mean: boolean): KernelFunc {
     });
   };
 }
+
+// Made once: replaceKernel recognises a kernel it already registered by identity.
+const sumLeading = reduceLeading(tf.Sum, false);
+const meanLeading = reduceLeading(tf.Mean, true);

@@ -26,10 +26,17 @@ export const MAX_WASM_THREADS = 8;
 
 const THREAD_SCRIPT = fileURLToPath(new URL('./wasm-pthread-worker.cjs', import.meta.url));
 
-/** Threads wanted: FORGER_WASM_THREADS, else one per core (at most 8). */
-export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * Threads wanted: FORGER_WASM_THREADS, else one per core (at most 8). One where
+ * the workers could not start: they inherit the process's Node flags, and a
+ * process run as `node --input-type=module -e ...` passes a flag workers reject.
+ */
+export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env, execArgv: string[] = process.execArgv): number {
   const raw = env.FORGER_WASM_THREADS;
-  if (raw === undefined || raw === '') return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+  if (raw === undefined || raw === '') {
+    if (execArgv.some((a) => a.startsWith('--input-type'))) return 1;
+    return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+  }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
     throw new ForgerError('E_CONFIG', `FORGER_WASM_THREADS must be a whole number from 1 to ${MAX_WASM_THREADS}, got '${raw}'`);
@@ -66,10 +73,26 @@ export async function withWasmThreads<T>(threads: number, start: () => Promise<T
     );
   });
   try {
-    return await Promise.race([start(), timeout]);
+    const result = await Promise.race([start(), timeout]);
+    unrefThreads();
+    return result;
   } finally {
     clearTimeout(timer);
     URL.createObjectURL = createObjectURL;
     os.cpus = cpus;
   }
+}
+
+interface EmscriptenWorker {
+  unref(): void;
+}
+
+/**
+ * Emscripten ref()s a worker while a pthread runs on it, and XNNPACK's pool
+ * threads run for the life of the process: without this Node would never exit.
+ */
+function unrefThreads(): void {
+  const backend = tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers?: EmscriptenWorker[]; unusedWorkers?: EmscriptenWorker[] } } } | null;
+  const pthread = backend?.wasm?.PThread;
+  for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) w.unref();
 }
