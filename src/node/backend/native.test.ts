@@ -259,10 +259,11 @@ describe('native backend matches cpu', { skip }, () => {
 
   describe('setupBackend', () => {
     test("'native' and 'auto' both start the native backend", async () => {
-      assert.deepEqual(await setupBackend('native'), { name: 'native', note: null });
+      const threads = loaded.addon!.info().threads;
+      assert.deepEqual(await setupBackend('native'), { name: 'native', threads, note: null });
       assert.equal(tf.getBackend(), NATIVE_BACKEND);
       await tf.setBackend('cpu');
-      assert.deepEqual(await setupBackend('auto'), { name: 'native', note: null });
+      assert.deepEqual(await setupBackend('auto'), { name: 'native', threads, note: null });
       assert.equal(tf.getBackend(), NATIVE_BACKEND);
       for (const k of Object.keys(NATIVE_KERNELS)) assert.ok(tf.getKernel(k, NATIVE_BACKEND), `${k} registered on native`);
     });
