@@ -8,7 +8,7 @@ import { ForgerError } from '../../core/errors.ts';
 
 const BACKEND = 'wasm';
 
-export type KernelArgs = Parameters<KernelFunc>[0];
+type KernelArgs = Parameters<KernelFunc>[0];
 
 /** Stock kernels replaced, kept so unhandled cases can run them. */
 const stock = new Map<string, KernelConfig>();
