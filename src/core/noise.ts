@@ -5,7 +5,7 @@ import type { Rng } from './rng.ts';
 /** n * dim values of z ~ N(0,1) or U(-1,1), row-major [n, dim]. */
 export function sampleNoise(n: number, dim: number, dist: NoiseDist, rng: Rng): Float32Array {
   const z = new Float32Array(n * dim);
-  if (dist === 'normal') for (let i = 0; i < z.length; i++) z[i] = rng.normal();
+  if (dist === 'normal') rng.fillNormal(z);
   else for (let i = 0; i < z.length; i++) z[i] = rng.next() * 2 - 1;
   return z;
 }

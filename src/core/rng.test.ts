@@ -19,6 +19,20 @@ test('state round-trips mid-stream', () => {
   assert.deepEqual(Array.from({ length: 8 }, () => a.normal()), Array.from({ length: 8 }, () => b.normal()));
 });
 
+test('fillNormal gives the values and the end state of repeated normal() calls', () => {
+  // [0, 0, c, 0] makes the first uniform exactly 0, so the redraw branch runs too
+  for (const state of [new Rng(11, 'z').getState(), [0, 0, 5, 0] as [number, number, number, number], [0xffffffff, 0x80000000, 0x7fffffff, 0xfffffffe] as [number, number, number, number]]) {
+    const a = Rng.fromState(state);
+    const b = Rng.fromState(state);
+    const expected = Float32Array.from({ length: 1001 }, () => a.normal());
+    const got = new Float32Array(1001);
+    b.fillNormal(got);
+    assert.deepEqual(got, expected);
+    assert.deepEqual(b.getState().map((v) => v >>> 0), a.getState().map((v) => v >>> 0));
+    assert.equal(b.nextUint32(), a.nextUint32());
+  }
+});
+
 test('normal and uniform noise have the right moments', () => {
   const n = sampleNoise(2000, 10, 'normal', new Rng(3));
   const mean = n.reduce((s, v) => s + v, 0) / n.length;

@@ -4,6 +4,9 @@
  */
 export type RngState = [number, number, number, number];
 
+/** 2^-32, exact: multiplying by it equals dividing by 2^32. */
+const INV_2_32 = 1 / 4294967296;
+
 /** splitmix32: spreads a seed (and a stream name) into well-mixed words. */
 function splitmix32(x: number): () => number {
   let s = x >>> 0;
@@ -78,6 +81,42 @@ export class Rng {
     while (u === 0) u = this.next();
     const v = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * Fills `out` with standard normals: exactly the values (and the state after)
+   * of `out.length` calls to normal(), with the state in locals as int32 so the
+   * loop stays in small integers (about 2x faster for a batch of noise).
+   */
+  fillNormal(out: Float32Array): void {
+    let a = this.a | 0;
+    let b = this.b | 0;
+    let c = this.c | 0;
+    let d = this.d | 0;
+    let t = 0;
+    let u = 0;
+    for (let i = 0; i < out.length; i++) {
+      do {
+        t = (a + b + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) | 0;
+        u = (t >>> 0) * INV_2_32;
+      } while (u === 0);
+      t = (a + b + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ((t >>> 0) * INV_2_32));
+    }
+    this.a = a >>> 0;
+    this.b = b >>> 0;
+    this.c = c >>> 0;
+    this.d = d >>> 0;
   }
 
   /** In-place Fisher-Yates shuffle. */
