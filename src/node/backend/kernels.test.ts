@@ -92,6 +92,15 @@ const CASES: ConvCase[] = [
   { n: 3, h: 9, w: 9, inC: 2, outC: 2, k: 5, s: 3, pad: 'same' }, // stride 3 'same'
   { n: 2, h: 8, w: 8, inC: 3, outC: 4, k: 4, s: 2, pad: 1 }, // numeric padding
   { n: 2, h: 6, w: 9, inC: 3, outC: 2, k: 3, s: 2, pad: 'valid' }, // not square
+  // As transposed convs with >= 16 output channels these take a conv per phase; the ones above, one conv of all phases
+  { n: 2, h: 13, w: 13, inC: 16, outC: 3, k: 4, s: 2, pad: 'same' }, // odd output
+  { n: 1, h: 11, w: 11, inC: 16, outC: 2, k: 3, s: 2, pad: 'valid' }, // phases of 3 and 2 taps
+  { n: 2, h: 10, w: 10, inC: 16, outC: 3, k: 4, s: 3, pad: 'valid' }, // stride 3, unused last row
+  { n: 3, h: 9, w: 9, inC: 16, outC: 2, k: 5, s: 3, pad: 'same' }, // stride 3 'same'
+  { n: 2, h: 8, w: 8, inC: 16, outC: 4, k: 4, s: 2, pad: 1 }, // numeric padding
+  { n: 2, h: 6, w: 9, inC: 17, outC: 2, k: 3, s: 2, pad: 'valid' }, // not square
+  { n: 2, h: 6, w: 6, inC: 16, outC: 2, k: 4, s: 2, pad: 4 }, // padding past a kernel's worth: back to one conv
+  { n: 1, h: 2, w: 9, inC: 16, outC: 3, k: 3, s: 3, pad: 'same' }, // fewer rows than phases: back to one conv
 ];
 
 before(async () => {
