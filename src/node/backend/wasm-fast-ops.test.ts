@@ -1,6 +1,7 @@
 /**
  * The wasm fast ops (wasm-fast-ops.ts: LeakyRelu as Prelu, Tanh through Sigmoid,
- * Slice as heap copies, Sum / Mean over leading axes as AvgPool) against the cpu
+ * Slice as heap copies, Sum / Mean over leading axes as AvgPool, Identity as a
+ * shared buffer) against the cpu
  * backend. The wasm run is profiled, so each case also asserts that the fast path
  * ran (its inner kernel shows up) or, for the cases that must fall back, that it
  * did not; Slice, which has no inner kernel, is spied on through the backend's
@@ -240,6 +241,41 @@ describe('Sum and Mean on wasm match cpu', () => {
     const got = await onBoth(() => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.mean(x, [0, 1, 2]))))(rand(X, 9)));
     assertRelClose(got, 'mean grad');
     assertKernels(got.kernels, { has: ['AvgPool'] }, 'mean grad');
+  });
+});
+
+describe('Identity on wasm shares the data', () => {
+  test('same values, one data buffer for both, freed with the last reference', async () => {
+    await tf.setBackend('wasm');
+    const before = [tf.memory().numTensors, tf.memory().numDataBuffers];
+    const x = rand(BIG, 13);
+    const y = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
+    assert.equal(y.dataId, x.dataId, 'identity returned a copy');
+    assert.equal((tf.backend() as BackendWasm).refCount(x.dataId), 2);
+    const want = Array.from(x.dataSync());
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), want, 'values after the input was disposed');
+    y.dispose();
+    assert.deepEqual([tf.memory().numTensors, tf.memory().numDataBuffers], before);
+  });
+
+  for (const dtype of ['float32', 'int32', 'bool'] as const) {
+    test(`${dtype}: tf.clone and a gradient through identity match cpu`, async () => {
+      const got = await onBoth(() => {
+        const x = tf.cast(rand(BIG, 14), dtype);
+        return dtype === 'float32' ? [tf.clone(x), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.clone(v), v)))(x)] : [tf.clone(x)];
+      });
+      assertAbsClose(got, `identity ${dtype}`);
+      assertKernels(got.kernels, { has: ['Identity'] }, `identity ${dtype}`);
+    });
+  }
+
+  test('strings keep the stock kernel', async () => {
+    await tf.setBackend('wasm');
+    const s = tf.tensor(['a', 'bc'], [2], 'string');
+    const c = tf.clone(s);
+    assert.deepEqual(await c.array(), ['a', 'bc']);
+    tf.dispose([s, c]);
   });
 });
 

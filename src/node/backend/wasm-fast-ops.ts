@@ -7,6 +7,10 @@
  *  - Tanh: 2 sigmoid(2x) - 1 (XNNPACK's sigmoid); within 1e-7 of tanh.
  *  - Slice: copies of contiguous runs of the wasm heap (TypedArray.set).
  *  - Sum and Mean over leading axes: XNNPACK's average pooling.
+ *  - Identity (a copy on wasm; TF.js's gradients and customGrad run it often):
+ *    the same data with one more reference, as Reshape and the cpu backend do.
+ *    Safe because no wasm kernel writes into its inputs (wasm-fused.ts's Adam
+ *    writes new tensors for that reason too).
  *
  * Small tensors, other dtypes and other axis patterns run the stock kernel.
  */
@@ -19,7 +23,7 @@ import { attrsOf, replaceKernel, runStock, tensorInput } from './wasm-kernel-uti
 const MIN_SIZE = 4096;
 
 /** The kernel names registerWasmFastOps() replaces on wasm. */
-export const WASM_FAST_OPS = [tf.LeakyRelu, tf.Tanh, tf.Slice, tf.Sum, tf.Mean] as const;
+export const WASM_FAST_OPS = [tf.LeakyRelu, tf.Tanh, tf.Slice, tf.Sum, tf.Mean, tf.Identity] as const;
 
 export function registerWasmFastOps(): void {
   replaceKernel(tf.LeakyRelu, leakyRelu);
@@ -27,7 +31,15 @@ export function registerWasmFastOps(): void {
   replaceKernel(tf.Slice, slice);
   replaceKernel(tf.Sum, sumLeading);
   replaceKernel(tf.Mean, meanLeading);
+  replaceKernel(tf.Identity, identity);
 }
+
+const identity: KernelFunc = (args) => {
+  const x = args.inputs['x'] as TensorInfo;
+  if (x.dtype === 'string') return runStock(tf.Identity, args);
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
 
 const leakyRelu: KernelFunc = (args) => {
   const x = tensorInput(args.inputs, 'x', tf.LeakyRelu);
