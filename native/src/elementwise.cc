@@ -183,10 +183,16 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
         break;
       case U_TANH: each([](float v) { return tanhApprox(v); }); break;
       case U_SIGMOID:
-        each([](float v) { return 1.f / (1.f + expApprox(-v)); });
-        // exactly where the polynomial's clamp would show (sigmoid of x < -80 is a denormal)
-        for (size_t i = 0; i < x.length; i++)
-          if (std::fabs(a[i]) > 80.f) o[i] = 1.f / (1.f + std::exp(-a[i]));
+        parallelFor(int64_t(x.length), [a, o](int64_t lo, int64_t hi) {
+          const float* __restrict in = a;
+          float* __restrict out = o;
+#pragma omp simd
+          for (int64_t i = lo; i < hi; i++) out[i] = 1.f / (1.f + expApprox(-in[i]));
+          // exactly where the polynomial's clamp would show (sigmoid of x < -80 is a denormal),
+          // while this thread's stretch is still in cache
+          for (int64_t i = lo; i < hi; i++)
+            if (std::fabs(in[i]) > 80.f) out[i] = 1.f / (1.f + std::exp(-in[i]));
+        });
         break;
       case U_EXP: each([](float v) { return std::exp(v); }); break;
       case U_LOG: each([](float v) { return std::log(v); }); break;
