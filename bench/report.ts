@@ -129,8 +129,15 @@ Forger's training and sampling speed against PyTorch on the same networks and th
 (\`../shared/peers/torch_gan_bench.py\`).
 `;
 
+/** A section's begin and end markers in BENCHMARKS.md. */
+export interface Markers {
+  begin: string;
+  end: string;
+}
+
 /** Put `section` between the markers of `path` (creating the file, or appending the markers, if needed). Atomic. */
-export function writeSection(path: string, section: string): void {
+export function writeSection(path: string, section: string, markers: Markers = { begin: BEGIN, end: END }): void {
+  const { begin: BEGIN, end: END } = markers;
   const block = `${BEGIN}\n${section.trimEnd()}\n${END}\n`;
   let text = existsSync(path) ? readFileSync(path, 'utf8') : `${HEADER}\n`;
   const a = text.indexOf(BEGIN);
