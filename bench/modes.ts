@@ -124,7 +124,7 @@ export async function runOne(config: ResolvedConfig, variant: string, samples: n
       if (run.step % every === 0 && run.step < steps) log(`modes: ${config.preset} ${variant} seed ${config.seed}: step ${run.step}/${steps}`);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const points = sample(run.generator, config.model, samples, new Rng(config.seed, 'modes-eval'));
+    const points = sample(run.samplingGenerator, config.model, samples, new Rng(config.seed, 'modes-eval'));
     const stats = modeStats(config.data.source as 'ring8' | 'grid25', points)!;
     return {
       preset: config.preset,

@@ -10,7 +10,7 @@ export { lerp, sampleNoise, slerp } from './core/noise.ts';
 export { fromUint8, imageAt, makeGrid, toUint8, type GridOptions, type Image8, type ImageSet } from './core/image.ts';
 export { buildDiscriminator, buildGenerator, buildModels, disposeModels, type GanModels } from './core/models/index.ts';
 export { convOut, convTransposeOut } from './core/models/conv-arith.ts';
-export { discriminatorLoss, generatorLoss, meanProbability } from './core/losses.ts';
+export { discriminatorLoss, generatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, meanProbability, r1Penalty } from './core/losses.ts';
 export { Adam, type AdamOptions, type AdamState } from './core/optim.ts';
 export { readMetrics, trainStep, trainableVariables, type StepMetrics, type StepModels } from './core/train-step.ts';
 export { GanRun, type HistoryRow, type RunState, type TrainCallbacks } from './core/trainer.ts';

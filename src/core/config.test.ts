@@ -37,7 +37,18 @@ const bad: [string, object, RegExp][] = [
   ['zero lr', { train: { lrG: 0 } }, /train\.lrG 0 is invalid; expected a number in \(0, 10\]/],
   ['channels', { model: { dataShape: [28, 28, 2] } }, /channels 2 is invalid/],
   ['points with dcgan', { data: { source: 'ring8' } }, /dcgan needs image data|data source ring8 has 2D points/],
+  ['label smoothing with hinge', { train: { loss: 'hinge', labelSmoothing: 0.1 } }, /train\.labelSmoothing 0\.1 is invalid; .*BCE losses.*train\.loss hinge/],
+  ['wgan-gp with batch norm in D', { train: { loss: 'wgan-gp' } }, /model\.dBatchNorm true is invalid; .*train\.loss wgan-gp.*--d-batch-norm off/],
+  ['R1 with batch norm in D', { train: { r1Weight: 1 } }, /model\.dBatchNorm true is invalid; .*train\.r1Weight.*--d-batch-norm off/],
+  ['negative gradient penalty weight', { model: { dBatchNorm: false }, train: { loss: 'wgan-gp', gpWeight: -1 } }, /train\.gpWeight -1 is invalid/],
 ];
+
+test('the new losses and penalties resolve, with their defaults', () => {
+  const c = resolveConfig({ model: { dBatchNorm: false }, train: { loss: 'wgan-gp', r1Weight: 2 } }, 'mnist-dcgan');
+  assert.deepEqual([c.train.loss, c.train.gpWeight, c.train.r1Weight], ['wgan-gp', 10, 2]);
+  assert.deepEqual([DEFAULTS.train.gpWeight, DEFAULTS.train.r1Weight], [10, 0]);
+  for (const loss of ['hinge', 'lsgan'] as const) assert.equal(resolveConfig({ train: { loss } }, 'mnist-dcgan').train.loss, loss, 'no penalty: batch norm in D is fine');
+});
 for (const [name, user, re] of bad) {
   test(`rejects ${name}`, () => {
     assert.throws(

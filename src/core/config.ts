@@ -9,7 +9,11 @@ import { ForgerError } from './errors.ts';
 import { isToyName } from './toy2d.ts';
 
 export type NoiseDist = 'normal' | 'uniform';
-export type LossName = 'minimax' | 'non-saturating';
+export type LossName = 'minimax' | 'non-saturating' | 'hinge' | 'lsgan' | 'wgan-gp';
+/** The losses on sigmoid(D) (binary cross-entropy); the others treat D's output as a raw score. */
+export function isBceLoss(loss: LossName): boolean {
+  return loss === 'minimax' || loss === 'non-saturating';
+}
 export type Arch = 'mlp' | 'dcgan';
 export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
 export type HiddenActivation = 'relu' | 'leaky-relu';
@@ -53,6 +57,7 @@ export interface ModelConfig {
 }
 
 export interface TrainConfig {
+  /** GAN objective: the BCE losses minimax and non-saturating, or hinge, lsgan, wgan-gp. @default 'non-saturating' */
   loss: LossName;
   batchSize: number;
   lrG: number;
@@ -63,6 +68,12 @@ export interface TrainConfig {
   dSteps: number;
   /** One-sided label smoothing: D's target for real samples is 1 - labelSmoothing. @default 0 */
   labelSmoothing: number;
+  /** wgan-gp: weight lambda of the gradient penalty. @default 10 */
+  gpWeight: number;
+  /** R1 penalty (gamma / 2) E||grad_x D(x)||^2 on real samples, with any loss (0 = off). @default 0 */
+  r1Weight: number;
+  /** Decay of the moving average of G's weights used for sampling (0 = off; e.g. 0.999). @default 0 */
+  emaDecay: number;
   /** Total G steps. Resolved from `epochs` when that is given. */
   steps: number;
   /** Epochs over a finite dataset (null: use `steps`). */
@@ -135,6 +146,9 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     beta2: 0.999,
     dSteps: 1,
     labelSmoothing: 0,
+    gpWeight: 10,
+    r1Weight: 0,
+    emaDecay: 0,
     steps: 2000,
     epochs: null,
     sampleEvery: 100,
@@ -252,7 +266,7 @@ const ENUMS = {
   'model.output': ['tanh', 'sigmoid', 'linear'],
   'model.gActivation': ['relu', 'leaky-relu'],
   'model.init': ['glorot', 'dcgan'],
-  'train.loss': ['minimax', 'non-saturating'],
+  'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
 } as const;
@@ -320,6 +334,13 @@ export function validateConfig(c: ResolvedConfig): void {
   checkNum('train.beta2', t.beta2, 0, 0.99999);
   checkInt('train.dSteps', t.dSteps, 1, 100);
   checkNum('train.labelSmoothing', t.labelSmoothing, 0, 0.5);
+  if (t.labelSmoothing > 0 && !isBceLoss(t.loss)) fail('train.labelSmoothing', t.labelSmoothing, `label smoothing applies only to the BCE losses; use 0 with train.loss ${t.loss}, or train.loss minimax or non-saturating`);
+  checkNum('train.gpWeight', t.gpWeight, 0, 1e6);
+  checkNum('train.r1Weight', t.r1Weight, 0, 1e6);
+  if (m.dBatchNorm && (t.loss === 'wgan-gp' || t.r1Weight > 0)) {
+    fail('model.dBatchNorm', m.dBatchNorm, `a gradient penalty (${t.loss === 'wgan-gp' ? 'train.loss wgan-gp' : 'train.r1Weight'}) needs per-sample D outputs, which batch norm in D mixes; use --d-batch-norm off`);
+  }
+  if (typeof t.emaDecay !== 'number' || !(t.emaDecay === 0 || (t.emaDecay >= 0.5 && t.emaDecay <= 0.99999))) fail('train.emaDecay', t.emaDecay, 'use 0 (off) or a decay in [0.5, 0.99999], e.g. 0.999');
   checkInt('train.steps', t.steps, 1);
   if (t.epochs !== null) checkNum('train.epochs', t.epochs, 0, 1e6, true);
   checkInt('train.sampleEvery', t.sampleEvery, 1);

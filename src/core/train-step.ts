@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LossName } from './config.ts';
-import { discriminatorLoss, generatorLoss, meanProbability } from './losses.ts';
+import { ForgerError } from './errors.ts';
+import { discriminatorLoss, generatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, r1Penalty } from './losses.ts';
 import type { Adam } from './optim.ts';
 import type { Rng } from './rng.ts';
 
@@ -19,10 +20,21 @@ export interface StepModels {
   labelSmoothing: number;
   /** Seeds the dropout masks, so runs (and resumed runs) repeat exactly. */
   dropoutRng: Rng;
+  /** wgan-gp: weight lambda of the gradient penalty. @default 10 */
+  gpWeight?: number;
+  /** R1: gamma of (gamma / 2) E||grad_x D(x)||^2 on real samples (0 = off). @default 0 */
+  r1Weight?: number;
+  /** wgan-gp: draws the interpolation weights eps ~ U[0, 1), one per sample; required for wgan-gp. */
+  penaltyRng?: Rng;
 }
 
-/** Per-iteration numbers: losses and mean D outputs (D(x) -> 1 and D(G(z)) -> 0 mean D is winning). */
+/**
+ * Per-iteration numbers: losses and mean D outputs (dReal above dFake means D is winning).
+ * dReal and dFake are mean sigmoid(D), a probability, for the BCE losses (minimax,
+ * non-saturating), and the mean raw D output for hinge, lsgan and wgan-gp (see meanOutput).
+ */
 export interface StepMetrics {
+  /** D's loss, penalties included */
   lossD: number;
   lossG: number;
   /** mean D(x) over the last real batch */
@@ -80,17 +92,38 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
   // Scalars kept out of the optimizer's tidy scopes; the last D update's values are reported.
   const kept: { lossD?: tf.Scalar | null; dReal?: tf.Scalar; dFake?: tf.Scalar } = {};
 
-  // (1) D: maximise log D(x) + log(1 - D(G(z))), i.e. minimise BCE(D(x), 1) + BCE(D(G(z)), 0).
+  const gpWeight = s.gpWeight ?? 10;
+  const r1Weight = s.r1Weight ?? 0;
+  if (s.loss === 'wgan-gp' && s.penaltyRng === undefined) throw new ForgerError('E_CONFIG', 'trainStep: loss wgan-gp needs a penaltyRng for the interpolation weights');
+  const critic = (x: tf.Tensor): tf.Tensor => logits(D, x, rng);
+
+  // (1) D: maximise log D(x) + log(1 - D(G(z))), i.e. minimise BCE(D(x), 1) + BCE(D(G(z)), 0)
+  // (or hinge, lsgan, wgan-gp: see discriminatorLoss), plus the gradient penalties.
   // D's gradient stops at `fake`: only D's variables are differentiated.
+  // The penalties take grad_x D inside this closure, so the optimizer's tape records that
+  // backward pass too and differentiates through it (double backprop). Every D forward,
+  // the penalties' included, goes through logits(), so dropout gets a fresh mask each time.
   const updateD = (real: tf.Tensor, fake: tf.Tensor): void => {
     tf.dispose([kept.lossD ?? [], kept.dReal ?? [], kept.dFake ?? []]);
+    // eps ~ U[0, 1), one per sample, drawn outside the closure so the stream's use is plain.
+    const eps = s.loss === 'wgan-gp' ? Float32Array.from({ length: real.shape[0]! }, () => s.penaltyRng!.next()) : null;
     const lossD = s.optD.minimize(
       () => {
-        const realLogits = logits(D, real, rng);
-        const fakeLogits = logits(D, fake, rng);
-        kept.dReal = tf.keep(meanProbability(realLogits));
-        kept.dFake = tf.keep(meanProbability(fakeLogits));
-        return discriminatorLoss(realLogits, fakeLogits, s.labelSmoothing);
+        // R1 needs grad_x D(x) on the reals: take it with the forward pass that the loss uses.
+        const r1 = r1Weight > 0 ? inputGradient(critic, real) : null;
+        const realLogits = r1 ? r1.logits : critic(real);
+        const fakeLogits = critic(fake);
+        kept.dReal = tf.keep(meanOutput(realLogits, s.loss));
+        kept.dFake = tf.keep(meanOutput(fakeLogits, s.loss));
+        let loss = discriminatorLoss(realLogits, fakeLogits, s.labelSmoothing, s.loss);
+        if (eps) {
+          // WGAN-GP: + lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ = eps x + (1 - eps) G(z)
+          const { grad } = inputGradient(critic, interpolates(real, fake, tf.tensor1d(eps)));
+          loss = tf.add(loss, gradientPenalty(grad, gpWeight));
+        }
+        // R1: + (gamma / 2) E||grad_x D(x)||^2
+        if (r1) loss = tf.add(loss, r1Penalty(r1.grad, r1Weight));
+        return loss;
       },
       true,
       dVars,
@@ -104,9 +137,10 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
     fake.dispose();
   }
 
-  // (2) G: non-saturating, maximise log D(G(z)) (or minimax: minimise log(1 - D(G(z)))),
-  // through the D just updated. G(z) is computed once, under G's gradient tape; the last
-  // D update runs on it in between, off that tape.
+  // (2) G: non-saturating, maximise log D(G(z)) (or minimax: minimise log(1 - D(G(z)));
+  // hinge, wgan-gp: maximise D(G(z)); lsgan: minimise (D(G(z)) - 1)^2 / 2), through the D
+  // just updated. G(z) is computed once, under G's gradient tape; the last D update runs
+  // on it in between, off that tape.
   const lossG = s.optG.minimize(
     () => {
       const fake = G.apply(zs[last]!, { training: true }) as tf.Tensor;

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from './config.ts';
 import type { RealData, SamplerState } from './data.ts';
 import { ForgerError } from './errors.ts';
-import { buildModels, disposeModels } from './models/index.ts';
+import { copyWeights, updateAverage } from './ema.ts';
+import { buildGenerator, buildModels, disposeModels } from './models/index.ts';
 import { sampleNoise } from './noise.ts';
 import { Adam, type AdamState } from './optim.ts';
 import { Rng, type RngState } from './rng.ts';
@@ -25,7 +26,8 @@ export interface HistoryRow extends StepMetrics {
 /** Everything but weights and optimizer moments, as plain JSON. */
 export interface RunState {
   step: number;
-  rng: { noise: RngState; dropout: RngState };
+  /** penalty: wgan-gp's interpolation weights; absent in checkpoints written before it existed (then derived from the seed, unused until then). */
+  rng: { noise: RngState; dropout: RngState; penalty?: RngState };
   data: SamplerState;
   history: HistoryRow[];
   elapsed: number;
@@ -44,6 +46,8 @@ export interface TrainCallbacks {
 export class GanRun {
   readonly generator: tf.LayersModel;
   readonly discriminator: tf.LayersModel;
+  /** The moving average of G's weights (train.emaDecay > 0), which sampling uses; null when off. */
+  readonly emaGenerator: tf.LayersModel | null;
   readonly optG: Adam;
   readonly optD: Adam;
   step = 0;
@@ -51,6 +55,7 @@ export class GanRun {
   elapsed = 0;
   private readonly noiseRng: Rng;
   private readonly dropoutRng: Rng;
+  private readonly penaltyRng: Rng;
   /** The same noise for every progress grid, so grids are comparable across steps. */
   readonly fixedNoise: Float32Array;
 
@@ -62,10 +67,17 @@ export class GanRun {
     const models = buildModels(model, seed);
     this.generator = models.generator;
     this.discriminator = models.discriminator;
+    this.emaGenerator = null;
+    if (train.emaDecay > 0) {
+      const ema = buildGenerator(model, seed);
+      copyWeights(this.generator, ema);
+      this.emaGenerator = ema;
+    }
     this.optG = new Adam({ learningRate: train.lrG, beta1: train.beta1, beta2: train.beta2 });
     this.optD = new Adam({ learningRate: train.lrD, beta1: train.beta1, beta2: train.beta2 });
     this.noiseRng = new Rng(seed, 'noise');
     this.dropoutRng = new Rng(seed, 'dropout');
+    this.penaltyRng = new Rng(seed, 'penalty');
     this.fixedNoise = sampleNoise(train.gridSize, model.latentDim, model.noise, new Rng(seed, 'fixed-noise'));
   }
 
@@ -83,7 +95,18 @@ export class GanRun {
     try {
       metrics = await readMetrics(
         trainStep(
-          { generator: this.generator, discriminator: this.discriminator, optG: this.optG, optD: this.optD, loss: train.loss, labelSmoothing: train.labelSmoothing, dropoutRng: this.dropoutRng },
+          {
+            generator: this.generator,
+            discriminator: this.discriminator,
+            optG: this.optG,
+            optD: this.optD,
+            loss: train.loss,
+            labelSmoothing: train.labelSmoothing,
+            dropoutRng: this.dropoutRng,
+            gpWeight: train.gpWeight,
+            r1Weight: train.r1Weight,
+            penaltyRng: this.penaltyRng,
+          },
           reals,
           zs,
         ),
@@ -92,6 +115,7 @@ export class GanRun {
       tf.dispose([...reals, ...zs]);
     }
     this.step += 1;
+    if (this.emaGenerator) updateAverage(this.emaGenerator, this.generator, train.emaDecay, this.step - 1);
     const seconds = Math.max((Date.now() - t0) / 1000, 1e-6);
     this.elapsed += seconds;
     const row: HistoryRow = { step: this.step, ...metrics, imgPerSec: train.batchSize / seconds, elapsed: this.elapsed };
@@ -119,15 +143,20 @@ export class GanRun {
     }
   }
 
-  /** G(fixed noise) in inference mode, flat. */
+  /** The generator samples come from: the moving average when enabled, else G. */
+  get samplingGenerator(): tf.LayersModel {
+    return this.emaGenerator ?? this.generator;
+  }
+
+  /** G(fixed noise) in inference mode (the moving average's, when enabled), flat. */
   sampleFixed(): Float32Array {
-    return generate(this.generator, this.fixedNoise, this.config.model.latentDim);
+    return generate(this.samplingGenerator, this.fixedNoise, this.config.model.latentDim);
   }
 
   captureState(): RunState {
     return {
       step: this.step,
-      rng: { noise: this.noiseRng.getState(), dropout: this.dropoutRng.getState() },
+      rng: { noise: this.noiseRng.getState(), dropout: this.dropoutRng.getState(), penalty: this.penaltyRng.getState() },
       data: this.data.getState(),
       history: this.history,
       elapsed: this.elapsed,
@@ -145,6 +174,8 @@ export class GanRun {
     this.elapsed = state.elapsed;
     this.noiseRng.setState(state.rng.noise);
     this.dropoutRng.setState(state.rng.dropout);
+    // Older checkpoints have no penalty stream: no loss then drew from it, so it is still at its start.
+    this.penaltyRng.setState(state.rng.penalty ?? new Rng(this.config.seed, 'penalty').getState());
     this.data.setState(state.data);
     this.optG.setState(optimizers.g);
     this.optD.setState(optimizers.d);
@@ -152,6 +183,7 @@ export class GanRun {
 
   dispose(): void {
     disposeModels({ generator: this.generator, discriminator: this.discriminator });
+    this.emaGenerator?.dispose();
     this.optG.dispose();
     this.optD.dispose();
   }

@@ -18,7 +18,7 @@ test('README library example: train, sample, save, reload', async () => {
       if (r.step % 50 === 0) logged.push(r.step);
     },
   });
-  const points = sample(run.generator, config.model, 1000, new Rng(7));
+  const points = sample(run.samplingGenerator, config.model, 1000, new Rng(7));
   await saveCheckpoint(join(dir, 'my-ring'), run);
   assert.deepEqual(logged, [50, 100, 150, 200]);
   assert.equal(points.length, 2000);
@@ -30,7 +30,7 @@ test('README library example: train, sample, save, reload', async () => {
   // The saved generator reloads as a plain LayersModel with identical outputs.
   const { model } = await loadModelFiles(join(dir, 'my-ring', 'checkpoints', 'step-000200', 'generator'));
   const z = new Float32Array(8 * config.model.latentDim).map((_, i) => Math.sin(i));
-  assert.deepEqual(generate(model, z, config.model.latentDim), generate(run.generator, z, config.model.latentDim));
+  assert.deepEqual(generate(model, z, config.model.latentDim), generate(run.samplingGenerator, z, config.model.latentDim));
   const before = tf.memory().numTensors;
   model.dispose();
   run.dispose();

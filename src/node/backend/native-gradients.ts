@@ -41,4 +41,18 @@ export function registerActivationGradients(): void {
       return { x: () => fused(g, x!, 1, alpha) ?? activationGradOps(g, x!, 1, alpha) };
     },
   });
+  // The kernel's own gradient, for double backprop (gradient penalties differentiate
+  // grad_x D with respect to D's weights). dx = dy * s(x) with s a step function of x:
+  // d(dx)/d(dy) = s(x), the same activation gradient applied to the incoming gradient;
+  // d(dx)/dx = 0 (almost everywhere).
+  tf.registerGradient({
+    kernelName: ACTIVATION_GRAD,
+    inputsToSave: ['x'],
+    gradFunc: (ddx, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const g = ddx as tf.Tensor;
+      const { op, alpha } = attrs as unknown as { op: number; alpha: number };
+      return { dy: () => fused(g, x!, op, alpha) ?? activationGradOps(g, x!, op, alpha), x: () => tf.zerosLike(x!) };
+    },
+  });
 }

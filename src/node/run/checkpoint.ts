@@ -3,13 +3,15 @@
  * any moment leaves the previous checkpoint intact.
  *
  *   <run>/checkpoints/step-000500/
- *     generator/model.json, weights.bin       TF.js LayersModel (loads in a browser)
+ *     generator/model.json, weights.bin       TF.js LayersModel (loads in a browser): the generator samples
+ *                                              come from, the moving average of G's weights when train.emaDecay > 0
+ *     generator-train/                         with a moving average: the weights G trains (for resuming)
  *     discriminator/model.json, weights.bin
  *     optimizers.json + optimizers.bin         Adam step count, m and v of G and D
  *     state.json                               config, step, random streams, data position, history (written last)
  *   <run>/latest.json                          {"step": 500, "dir": "checkpoints/step-000500"} (renamed into place last)
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
@@ -81,7 +83,8 @@ export async function saveCheckpoint(runDir: string, run: GanRun): Promise<strin
   const { index, data } = packOptimizers(opt.g, opt.d);
   const meta = { forger: { config: run.config, step: run.step } };
   await replaceDirAtomic(dir, async (tmp) => {
-    await saveModelFiles(run.generator, join(tmp, 'generator'), meta);
+    await saveModelFiles(run.samplingGenerator, join(tmp, 'generator'), meta);
+    if (run.emaGenerator) await saveModelFiles(run.generator, join(tmp, 'generator-train'), meta);
     await saveModelFiles(run.discriminator, join(tmp, 'discriminator'), meta);
     await writeFileAtomic(join(tmp, 'optimizers.bin'), data);
     await writeFileAtomic(join(tmp, 'optimizers.json'), JSON.stringify(index));
@@ -104,6 +107,13 @@ async function listCheckpoints(runDir: string): Promise<string[]> {
 async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
   const all = await listCheckpoints(runDir);
   for (const n of all.slice(0, Math.max(0, all.length - keep))) await rm(join(runDir, 'checkpoints', n), { recursive: true, force: true });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readJson<T>(path: string): Promise<T> {
@@ -159,7 +169,11 @@ export async function readCheckpointState(dir: string): Promise<CheckpointState>
 
 /** Load weights, optimizers and state from checkpoint `dir` into `run` (built from the same config). */
 export async function restoreCheckpoint(dir: string, run: GanRun, state: CheckpointState): Promise<void> {
-  await loadWeightsInto(run.generator, join(dir, 'generator'));
+  // G continues from the weights it trained (generator-train/ when the run kept a moving average);
+  // the average continues from generator/, or starts at G if the checkpoint had none.
+  const trained = (await exists(join(dir, 'generator-train', 'model.json'))) ? 'generator-train' : 'generator';
+  await loadWeightsInto(run.generator, join(dir, trained));
+  if (run.emaGenerator) await loadWeightsInto(run.emaGenerator, join(dir, 'generator'));
   await loadWeightsInto(run.discriminator, join(dir, 'discriminator'));
   const index = await readJson<OptimizerIndex>(join(dir, 'optimizers.json'));
   let bytes: Uint8Array;

@@ -68,6 +68,27 @@ test('resume at step 3 reaches the same weights at step 6 as an uninterrupted ru
   assert.deepEqual(h.map((r: { step: number }) => r.step), [1, 2, 3, 4, 5, 6]);
 });
 
+test('with a moving average of G: generator/ holds the average, generator-train/ G, and a resume repeats both exactly', async () => {
+  const ema: UserConfig = { ...small, train: { ...small.train, emaDecay: 0.9 } };
+  const full = join(root, 'ema-full');
+  const split = join(root, 'ema-split');
+  await trainRun({ config: resolveConfig(ema, 'mnist-mlp'), runDir: full });
+  await trainRun({ config: resolveConfig({ ...ema, train: { ...ema.train, steps: 3 } }, 'mnist-mlp'), runDir: split });
+  await trainRun({ config: resolveConfig(ema, 'mnist-mlp'), runDir: split, resume: true, overrides: { train: { steps: 6 } } });
+  const load = async (dir: string, net: string) => {
+    const { model } = await loadModelFiles(join(await findLatestCheckpoint(dir), net));
+    const w = model.getWeights().map((t) => t.dataSync() as Float32Array);
+    model.dispose();
+    return w;
+  };
+  for (const net of ['generator', 'generator-train', 'discriminator']) {
+    const a = await load(full, net);
+    const b = await load(split, net);
+    a.forEach((w, i) => assert.deepEqual(b[i], w, `${net} weight ${i} differs after resume`));
+  }
+  assert.notDeepEqual(await load(full, 'generator'), await load(full, 'generator-train'));
+});
+
 test('a new run refuses a directory that holds a run; resume refuses a changed model', async () => {
   const runDir = join(root, 'a');
   await assert.rejects(trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir }), (e: unknown) => e instanceof ForgerError && /already holds a run/.test(e.message));
@@ -121,4 +142,19 @@ test('training leaks no tensors across steps and checkpoints', async () => {
   const before = tf.memory().numTensors;
   await trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir: join(root, 'leak') });
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('wgan-gp with R1: resume at step 3 reaches the same weights at step 6 (the penalty stream is checkpointed)', async () => {
+  const gp: UserConfig = { ...small, train: { ...small.train, loss: 'wgan-gp', r1Weight: 0.5 } };
+  const full = join(root, 'gp-full');
+  const split = join(root, 'gp-split');
+  await trainRun({ config: resolveConfig(gp, 'mnist-mlp'), runDir: full });
+  await trainRun({ config: resolveConfig({ ...gp, train: { ...gp.train, steps: 3 } }, 'mnist-mlp'), runDir: split });
+  const state = JSON.parse(await readFile(join(split, 'checkpoints', 'step-000003', 'state.json'), 'utf8'));
+  assert.equal(state.rng.penalty.length, 4);
+  await trainRun({ config: resolveConfig(gp, 'mnist-mlp'), runDir: split, resume: true, overrides: { train: { steps: 6 } } });
+  const a = await weightsOf(full);
+  const b = await weightsOf(split);
+  assert.equal(a.length, b.length);
+  a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i} differs after resume`));
 });

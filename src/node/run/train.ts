@@ -161,6 +161,7 @@ export function describeConfig(c: ResolvedConfig): string[] {
     `model ${m.arch}: z${m.latentDim} ${m.noise} -> ${isImageModel(m) ? `${m.dataShape.join('x')} ${m.output}` : `${m.dataShape[0]}D points`}; ` +
       `G widths ${m.gWidths.join(',')}${m.gBatchNorm ? ' +BN' : ''}, D widths ${m.dWidths.join(',')}${m.dBatchNorm ? ' +BN' : ''}${m.dropout ? `, dropout ${m.dropout}` : ''}` +
       (m.arch === 'dcgan' ? `, base ${m.baseSize}, k${m.kernelSize} s${m.stride} p${m.padding}` : ''),
-    `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}`,
+    `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}` +
+      (t.emaDecay > 0 ? `, samples from G's moving average (decay ${t.emaDecay})` : ''),
   ];
 }
