@@ -18,6 +18,9 @@ export type Arch = 'mlp' | 'dcgan';
 export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
 export type HiddenActivation = 'relu' | 'leaky-relu';
 export type InitName = 'glorot' | 'dcgan';
+export type MinibatchMode = 'off' | 'stddev' | 'discrimination';
+/** Spectral normalisation of the dense and conv layers: none, D's, or D's and G's. */
+export type SpectralNormMode = 'off' | 'd' | 'both';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
@@ -54,6 +57,16 @@ export interface ModelConfig {
   padding: number;
   /** Weight init: glorot (Keras default) or dcgan (N(0, 0.02)). */
   init: InitName;
+  /** A layer in D, before its logit, that sees the whole batch: minibatch standard deviation or discrimination. @default 'off' */
+  minibatch: MinibatchMode;
+  /** discrimination: number of kernels B (features added). @default 50 */
+  minibatchKernels: number;
+  /** discrimination: dimension C of each kernel. @default 5 */
+  minibatchDims: number;
+  /** stddev: samples per group; must divide train.batchSize (or exceed it). @default 4 */
+  minibatchGroup: number;
+  /** Spectral normalisation (Miyato et al. 2018) of every dense and conv layer of D ('d') or of D and G ('both'). @default 'off' */
+  spectralNorm: SpectralNormMode;
 }
 
 export interface TrainConfig {
@@ -136,6 +149,11 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     stride: 2,
     padding: 1,
     init: 'dcgan',
+    minibatch: 'off',
+    minibatchKernels: 50,
+    minibatchDims: 5,
+    minibatchGroup: 4,
+    spectralNorm: 'off',
   },
   train: {
     loss: 'non-saturating',
@@ -266,6 +284,8 @@ const ENUMS = {
   'model.output': ['tanh', 'sigmoid', 'linear'],
   'model.gActivation': ['relu', 'leaky-relu'],
   'model.init': ['glorot', 'dcgan'],
+  'model.minibatch': ['off', 'stddev', 'discrimination'],
+  'model.spectralNorm': ['off', 'd', 'both'],
   'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
@@ -328,6 +348,13 @@ export function validateConfig(c: ResolvedConfig): void {
   checkInt('model.stride', m.stride, 1, 8);
   checkInt('model.padding', m.padding, 0, 15);
   checkInt('train.batchSize', t.batchSize, 1, 65536);
+  checkInt('model.minibatchKernels', m.minibatchKernels, 1, 4096);
+  checkInt('model.minibatchDims', m.minibatchDims, 1, 1024);
+  checkInt('model.minibatchGroup', m.minibatchGroup, 2, 65536);
+  if (m.minibatch === 'stddev' && t.batchSize % Math.min(m.minibatchGroup, t.batchSize) !== 0) {
+    const divisors = Array.from({ length: m.minibatchGroup - 1 }, (_, i) => m.minibatchGroup - i).filter((d) => t.batchSize % d === 0);
+    fail('model.minibatchGroup', m.minibatchGroup, `groups must split train.batchSize ${t.batchSize} evenly; use ${divisors.length > 0 ? divisors[0] : t.batchSize} or another divisor of it, or change the batch size`);
+  }
   checkNum('train.lrG', t.lrG, 0, 10, true);
   checkNum('train.lrD', t.lrD, 0, 10, true);
   checkNum('train.beta1', t.beta1, 0, 0.9999);

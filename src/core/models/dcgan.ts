@@ -9,7 +9,8 @@ import { ForgerError } from '../errors.ts';
 import { convPlan, convTransposePlan, type ConvGeom } from './conv-arith.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
-import { conv2d, dense } from './unfused.ts';
+import { discriminatorMinibatch } from './minibatch.ts';
+import { networkLayers } from './spectral-norm.ts';
 
 function geometry(m: ModelConfig): ConvGeom {
   return { kernel: m.kernelSize, stride: m.stride, padding: m.padding };
@@ -54,6 +55,7 @@ export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential
   const n = m.gWidths.length;
   const plans = generatorPlans(m);
   const init = makeInitializers(m.init, seed, 'init-g');
+  const { dense, conv2dTranspose } = networkLayers(m, 'g', seed); // spectrally normalised with spectralNorm 'both'
   const w0 = m.gWidths[0]!;
   const model = tf.sequential({ name: 'generator' });
   // [latentDim] -> [b*b*w0] -> [b, b, w0]
@@ -66,7 +68,7 @@ export function buildDcganGenerator(m: ModelConfig, seed: number): tf.Sequential
     const last = i === n - 1;
     const plan = plans[i]!;
     model.add(
-      tf.layers.conv2dTranspose({
+      conv2dTranspose({
         filters: last ? channels : m.gWidths[i + 1]!,
         kernelSize: g.kernel,
         strides: g.stride,
@@ -88,6 +90,7 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
   const [size, , channels] = m.dataShape as [number, number, number];
   const g = geometry(m);
   const init = makeInitializers(m.init, seed, 'init-d');
+  const { dense, conv2d } = networkLayers(m, 'd', seed); // spectrally normalised with spectralNorm 'd' or 'both'
   const plans = discriminatorPlans(m);
   const model = tf.sequential({ name: 'discriminator' });
   // Each step: [s, s, c] -> [floor((s + 2p - k) / stride) + 1, ..., w_i]
@@ -110,8 +113,13 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
     model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
     if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
   });
-  // [s, s, w_last] -> [s*s*w_last] -> [1] (a logit; sigmoid gives D(x))
+  // minibatch stddev (optional): [s, s, w_last] -> [s, s, w_last + 1], one constant channel
+  const minibatch = discriminatorMinibatch(m, seed);
+  if (minibatch && m.minibatch === 'stddev') model.add(minibatch);
+  // [s, s, c] -> [s*s*c] -> [1] (a logit; sigmoid gives D(x)); c = w_last, + 1 with the stddev channel
   model.add(tf.layers.flatten({ name: 'd_flatten' }));
+  // minibatch discrimination (optional): [s*s*c] -> [s*s*c + B]
+  if (minibatch && m.minibatch === 'discrimination') model.add(minibatch);
   model.add(dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit' }));
   return model;
 }

@@ -6,12 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
-import { dense } from './unfused.ts';
+import { discriminatorMinibatch } from './minibatch.ts';
+import { networkLayers } from './spectral-norm.ts';
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
 export function buildMlpGenerator(m: ModelConfig, seed: number): tf.Sequential {
   const init = makeInitializers(m.init, seed, 'init-g');
+  const { dense } = networkLayers(m, 'g', seed); // spectrally normalised with spectralNorm 'both'
   const model = tf.sequential({ name: 'generator' });
   // [latentDim] -> [w_1] -> ... -> [w_n]
   m.gWidths.forEach((units, i) => {
@@ -30,6 +32,7 @@ export function buildMlpGenerator(m: ModelConfig, seed: number): tf.Sequential {
 
 export function buildMlpDiscriminator(m: ModelConfig, seed: number): tf.Sequential {
   const init = makeInitializers(m.init, seed, 'init-d');
+  const { dense } = networkLayers(m, 'd', seed); // spectrally normalised with spectralNorm 'd' or 'both'
   const model = tf.sequential({ name: 'discriminator' });
   // dataShape -> [prod(dataShape)] (images; points are flat already)
   const flat = m.dataShape.length > 1;
@@ -42,6 +45,9 @@ export function buildMlpDiscriminator(m: ModelConfig, seed: number): tf.Sequenti
     model.add(tf.layers.leakyReLU({ alpha: m.leak, name: `d_act${i + 1}` }));
     if (m.dropout > 0) model.add(tf.layers.dropout({ rate: m.dropout, name: `d_drop${i + 1}` }));
   });
-  model.add(dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit', ...first(m.dWidths.length) }));
+  // minibatch (optional): [w_n] -> [w_n + 1] (stddev) or [w_n + B] (discrimination)
+  const minibatch = discriminatorMinibatch(m, seed, first(m.dWidths.length));
+  if (minibatch) model.add(minibatch);
+  model.add(dense({ units: 1, kernelInitializer: init.kernel(), name: 'd_logit', ...(minibatch ? {} : first(m.dWidths.length)) }));
   return model;
 }

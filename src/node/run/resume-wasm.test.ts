@@ -47,3 +47,23 @@ test('mnist-dcgan resumed at step 3 equals an uninterrupted run at step 6, bit f
   assert.equal(a.length, b.length);
   a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i}`));
 });
+
+test('with spectral norm in G and D, a resume continues the same power iteration: u and every weight at step 6 match bit for bit', async () => {
+  const sn = (steps: number): UserConfig => ({ ...cfg(steps), model: { ...cfg(steps).model, spectralNorm: 'both' } });
+  await trainRun({ config: resolveConfig(sn(6), 'mnist-dcgan'), runDir: join(root, 'sn-full') });
+  await trainRun({ config: resolveConfig(sn(3), 'mnist-dcgan'), runDir: join(root, 'sn-split') });
+  await trainRun({ config: resolveConfig(sn(6), 'mnist-dcgan'), runDir: join(root, 'sn-split'), resume: true, overrides: { train: { steps: 6 } } });
+  const a = await weights(join(root, 'sn-full'));
+  const b = await weights(join(root, 'sn-split'));
+  assert.equal(a.length, b.length);
+  a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i}`));
+  // the u vectors are among them (one per dense / conv / transposed conv: 3 in G, 3 in D)
+  const ck = await findLatestCheckpoint(join(root, 'sn-split'));
+  let us = 0;
+  for (const net of ['generator', 'discriminator']) {
+    const { model } = await loadModelFiles(join(ck, net));
+    us += model.weights.filter((w) => w.originalName.endsWith('/sn_u')).length;
+    model.dispose();
+  }
+  assert.equal(us, 6);
+});
