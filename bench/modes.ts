@@ -35,7 +35,18 @@ const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 /** Named variants: CLI flags laid over the preset. */
 export const VARIANTS: Record<string, { flags: string; about: string }> = {
   preset: { flags: '', about: 'the preset as shipped' },
-  vanilla: { flags: '--loss non-saturating --label-smoothing 0 --d-steps 1', about: 'a plain GAN: non-saturating loss, no remedy' },
+  vanilla: {
+    flags: '--loss non-saturating --label-smoothing 0 --d-steps 1 --r1 0 --ema 0 --spectral-norm off --minibatch off',
+    about: 'a plain GAN: non-saturating loss, no remedy',
+  },
+  'spectral-norm': { flags: '--spectral-norm d', about: 'spectral normalization of D' },
+  'minibatch-stddev': { flags: '--minibatch stddev', about: "minibatch standard deviation before D's logit" },
+  'minibatch-discrimination': { flags: '--minibatch discrimination', about: "minibatch discrimination before D's logit" },
+  ema: { flags: '--ema 0.99', about: "samples from a moving average of G's weights" },
+  hinge: { flags: '--loss hinge', about: 'hinge loss' },
+  lsgan: { flags: '--loss lsgan', about: 'least-squares loss' },
+  r1: { flags: '--r1 0.1', about: 'R1 penalty on real samples' },
+  'wgan-gp': { flags: '--loss wgan-gp --lr 1e-4 --beta1 0 --beta2 0.9 --d-steps 5', about: 'WGAN-GP with its usual Adam and 5 critic steps' },
 };
 
 const DEFAULT_PRESETS = ['toy-ring8', 'toy-grid25'];
