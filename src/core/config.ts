@@ -21,6 +21,8 @@ export type InitName = 'glorot' | 'dcgan';
 export type MinibatchMode = 'off' | 'stddev' | 'discrimination';
 /** Spectral normalisation of the dense and conv layers: none, D's, or D's and G's. */
 export type SpectralNormMode = 'off' | 'd' | 'both';
+/** Learning-rate schedule over train.steps: constant, or decayed to 0 at the last step. */
+export type LrDecay = 'off' | 'linear' | 'cosine';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
@@ -67,6 +69,8 @@ export interface ModelConfig {
   minibatchGroup: number;
   /** Spectral normalisation (Miyato et al. 2018) of every dense and conv layer of D ('d') or of D and G ('both'). @default 'off' */
   spectralNorm: SpectralNormMode;
+  /** PacGAN (Lin et al. 2018): D judges packs of this many samples, concatenated (1 = off); must divide train.batchSize. @default 1 */
+  pack: number;
 }
 
 export interface TrainConfig {
@@ -79,6 +83,8 @@ export interface TrainConfig {
   beta2: number;
   /** D updates per G update. @default 1 */
   dSteps: number;
+  /** Learning-rate schedule of both networks: 'off' (constant), or 'linear' / 'cosine' decay to 0 at train.steps. @default 'off' */
+  lrDecay: LrDecay;
   /** One-sided label smoothing: D's target for real samples is 1 - labelSmoothing. @default 0 */
   labelSmoothing: number;
   /** wgan-gp: weight lambda of the gradient penalty. @default 10 */
@@ -154,6 +160,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     minibatchDims: 5,
     minibatchGroup: 4,
     spectralNorm: 'off',
+    pack: 1,
   },
   train: {
     loss: 'non-saturating',
@@ -163,6 +170,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     beta1: 0.5,
     beta2: 0.999,
     dSteps: 1,
+    lrDecay: 'off',
     labelSmoothing: 0,
     gpWeight: 10,
     r1Weight: 0,
@@ -287,6 +295,7 @@ const ENUMS = {
   'model.minibatch': ['off', 'stddev', 'discrimination'],
   'model.spectralNorm': ['off', 'd', 'both'],
   'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
+  'train.lrDecay': ['off', 'linear', 'cosine'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
 } as const;
@@ -351,9 +360,14 @@ export function validateConfig(c: ResolvedConfig): void {
   checkInt('model.minibatchKernels', m.minibatchKernels, 1, 4096);
   checkInt('model.minibatchDims', m.minibatchDims, 1, 1024);
   checkInt('model.minibatchGroup', m.minibatchGroup, 2, 65536);
-  if (m.minibatch === 'stddev' && t.batchSize % Math.min(m.minibatchGroup, t.batchSize) !== 0) {
-    const divisors = Array.from({ length: m.minibatchGroup - 1 }, (_, i) => m.minibatchGroup - i).filter((d) => t.batchSize % d === 0);
-    fail('model.minibatchGroup', m.minibatchGroup, `groups must split train.batchSize ${t.batchSize} evenly; use ${divisors.length > 0 ? divisors[0] : t.batchSize} or another divisor of it, or change the batch size`);
+  checkInt('model.pack', m.pack, 1, 64);
+  if (t.batchSize % m.pack !== 0) fail('model.pack', m.pack, `packs must split train.batchSize ${t.batchSize} evenly; use a divisor of it, or change the batch size`);
+  // D sees batchSize / pack samples (packs) per batch.
+  const dBatch = t.batchSize / m.pack;
+  if (m.minibatch === 'stddev' && dBatch % Math.min(m.minibatchGroup, dBatch) !== 0) {
+    const divisors = Array.from({ length: m.minibatchGroup - 1 }, (_, i) => m.minibatchGroup - i).filter((d) => dBatch % d === 0);
+    const what = m.pack > 1 ? `the ${dBatch} packs of a batch (train.batchSize ${t.batchSize} / model.pack ${m.pack})` : `train.batchSize ${t.batchSize}`;
+    fail('model.minibatchGroup', m.minibatchGroup, `groups must split ${what} evenly; use ${divisors.length > 0 ? divisors[0] : dBatch} or another divisor of it, or change the batch size`);
   }
   checkNum('train.lrG', t.lrG, 0, 10, true);
   checkNum('train.lrD', t.lrD, 0, 10, true);
@@ -407,6 +421,17 @@ export function resolveSteps(config: ResolvedConfig, datasetSize: DatasetSize): 
   }
   const steps = Math.max(1, Math.ceil((epochs * datasetSize) / batchSize));
   return deepFreeze({ ...config, train: { ...config.train, steps } });
+}
+
+/**
+ * The learning-rate factor for the update that makes step `step` + 1 of `steps`: 1 when
+ * lrDecay is off; linear: 1 - step/steps; cosine: (1 + cos(pi step/steps)) / 2. A function
+ * of the step alone, so resumed runs follow the same schedule.
+ */
+export function lrFactor(decay: LrDecay, step: number, steps: number): number {
+  if (decay === 'off') return 1;
+  const t = Math.min(Math.max(step / steps, 0), 1);
+  return decay === 'linear' ? 1 - t : (1 + Math.cos(Math.PI * t)) / 2;
 }
 
 /** The data range fixed by G's output activation. */

@@ -64,3 +64,25 @@ test('Adam steps leak no tensors', async () => {
   await expectNoLeaks(() => tf.dispose(opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, true, [w]) ?? []));
   opt.dispose();
 });
+
+test('lrScale multiplies the learning rate: a scaled run equals a run with the smaller rate', () => {
+  const w0 = [1, -2, 0.5];
+  const c = [1, 0.5, 3];
+  const cT = tf.tensor1d(c);
+  const run = (lr: number, scale: number) => {
+    const w = tf.variable(tf.tensor1d(w0));
+    const opt = new Adam({ learningRate: lr, beta1: 0.5, beta2: 0.999 });
+    opt.lrScale = scale;
+    for (let i = 0; i < 3; i++) tf.dispose(opt.minimize(() => tf.sum(tf.mul(cT, tf.square(w))) as tf.Scalar, true, [w]) ?? []);
+    const out = Array.from(w.dataSync());
+    w.dispose();
+    opt.dispose();
+    return out;
+  };
+  const scaled = run(0.1, 0.25);
+  const want = reference(w0, c, 3, 0.025, 0.5, 0.999);
+  scaled.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${v} vs ${want[i]}`));
+  // and differs from the unscaled run
+  assert.ok(Math.abs(run(0.1, 1)[0]! - scaled[0]!) > 1e-3);
+  cT.dispose();
+});

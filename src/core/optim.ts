@@ -57,6 +57,8 @@ export class Adam extends tf.Optimizer {
 
   readonly opts: Required<AdamOptions>;
   step = 0;
+  /** Multiplies opts.learningRate (a schedule sets it before each update). @default 1 */
+  lrScale = 1;
   private m: tf.Variable[] = [];
   private v: tf.Variable[] = [];
 
@@ -68,7 +70,8 @@ export class Adam extends tf.Optimizer {
   override applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
     const list = Array.isArray(grads) ? grads : Object.keys(grads).map((name) => ({ name, tensor: grads[name]! }));
     this.step += 1;
-    const { learningRate: lr, beta1: b1, beta2: b2, epsilon } = this.opts;
+    const { beta1: b1, beta2: b2, epsilon } = this.opts;
+    const lr = this.opts.learningRate * this.lrScale;
     const c1 = 1 - b1 ** this.step;
     const c2 = Math.sqrt(1 - b2 ** this.step);
     const fused = tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined;

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dataRange, type ModelConfig } from './config.ts';
 import { ForgerError } from './errors.ts';
 import { toUint8 } from './image.ts';
+import { Pack } from './models/pack.ts';
 import { sampleNoise } from './noise.ts';
 import type { Rng } from './rng.ts';
 
@@ -37,14 +38,29 @@ export function toPixels(values: Float32Array, model: ModelConfig): Uint8Array {
   return toUint8(values, range);
 }
 
-/** The discriminator as a detector: P(real) = sigmoid(D(x)) for each sample of a [n, ...shape] batch. */
+/** Samples per pack of a PacGAN discriminator (its ForgerPack layer), 1 for an ordinary one. */
+export function packSize(discriminator: tf.LayersModel): number {
+  const layer = discriminator.layers.find((l) => l instanceof Pack) as Pack | undefined;
+  return layer?.size ?? 1;
+}
+
+/**
+ * The discriminator as a detector: P(real) = sigmoid(D(x)) for each sample of a [n, ...shape] batch.
+ * A PacGAN D judges packs: each sample is scored as a pack of copies of itself.
+ */
 export function scoreReal(discriminator: tf.LayersModel, x: Float32Array, shape: number[], batchSize = 256): Float32Array {
   const per = shape.reduce((a, b) => a * b, 1);
   const n = x.length / per;
+  const pack = packSize(discriminator);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += batchSize) {
     const m = Math.min(batchSize, n - i);
-    const p = tf.tidy(() => tf.sigmoid(discriminator.predict(tf.tensor(x.subarray(i * per, (i + m) * per), [m, ...shape]), { batchSize: m }) as tf.Tensor));
+    const p = tf.tidy(() => {
+      const batch = tf.tensor(x.subarray(i * per, (i + m) * per), [m, ...shape]);
+      // [m, ...shape] -> [m, pack, ...shape] -> [m * pack, ...shape]: sample k fills pack k
+      const input = pack === 1 ? batch : tf.reshape(tf.tile(tf.expandDims(batch, 1), [1, pack, ...shape.map(() => 1)]), [m * pack, ...shape]);
+      return tf.sigmoid(discriminator.predict(input, { batchSize: m * pack }) as tf.Tensor);
+    });
     out.set(p.dataSync(), i);
     p.dispose();
   }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { expectNoLeaks } from '../testing/leaks.ts';
-import { resolveConfig, type LossName } from './config.ts';
+import { lrFactor, resolveConfig, type LossName } from './config.ts';
 import { ImageSampler, toySampler } from './data.ts';
 import { ForgerError } from './errors.ts';
 import { Rng } from './rng.ts';
@@ -124,4 +124,46 @@ test('a state without a penalty stream (older checkpoints) restores it from the 
   run.restoreState({ ...run.captureState(), rng: older }, await run.captureOptimizers());
   assert.deepEqual(run.captureState().rng.penalty, new Rng(c.seed, 'penalty').getState());
   run.dispose();
+});
+
+test('lrFactor: off, linear and cosine schedules reach 0 at the last step', () => {
+  const cases: [Parameters<typeof lrFactor>[0], number, number][] = [
+    ['off', 0, 1],
+    ['off', 100, 1],
+    ['linear', 0, 1],
+    ['linear', 25, 0.75],
+    ['linear', 100, 0],
+    ['linear', 150, 0],
+    ['cosine', 0, 1],
+    ['cosine', 25, (1 + Math.SQRT1_2) / 2],
+    ['cosine', 50, 0.5],
+    ['cosine', 100, 0],
+  ];
+  for (const [decay, step, want] of cases) assert.ok(Math.abs(lrFactor(decay, step, 100) - want) < 1e-12, `${decay} at ${step}: ${lrFactor(decay, step, 100)} vs ${want}`);
+});
+
+test('--lr-decay: each step updates with the scheduled rate, and a resumed run follows the same schedule', async () => {
+  const config = resolveConfig({ model: { gWidths: [16], dWidths: [16] }, train: { steps: 4, batchSize: 16, gridSize: 8, lrDecay: 'linear' } }, 'toy-ring8');
+  const run = new GanRun(config, toySampler('ring8', 1));
+  const scales: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    await run.trainOnce();
+    scales.push(run.optG.lrScale, run.optD.lrScale);
+  }
+  assert.deepEqual(scales, [1, 1, 0.75, 0.75, 0.5, 0.5, 0.25, 0.25]);
+  // resume at step 2 (state and weights) and compare the final weights with the uninterrupted run
+  const a = new GanRun(config, toySampler('ring8', 1));
+  await a.trainOnce();
+  await a.trainOnce();
+  const b = new GanRun(config, toySampler('ring8', 1));
+  b.generator.setWeights(a.generator.getWeights());
+  b.discriminator.setWeights(a.discriminator.getWeights());
+  b.restoreState(JSON.parse(JSON.stringify(a.captureState())), await a.captureOptimizers());
+  await a.trainOnce();
+  await b.trainOnce();
+  assert.equal(b.optG.lrScale, 0.5);
+  const wa = a.generator.getWeights().map((w) => Array.from(w.dataSync()));
+  const wb = b.generator.getWeights().map((w) => Array.from(w.dataSync()));
+  assert.deepEqual(wb, wa);
+  [run, a, b].forEach((r) => r.dispose());
 });

@@ -4,7 +4,7 @@
  * restored (resume gives the same weights as an uninterrupted run).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ResolvedConfig } from './config.ts';
+import { lrFactor, type ResolvedConfig } from './config.ts';
 import type { RealData, SamplerState } from './data.ts';
 import { ForgerError } from './errors.ts';
 import { copyWeights, updateAverage } from './ema.ts';
@@ -91,6 +91,8 @@ export class GanRun {
       reals.push(this.data.batch(train.batchSize));
       zs.push(tf.tensor2d(sampleNoise(train.batchSize, model.latentDim, model.noise, this.noiseRng), [train.batchSize, model.latentDim]));
     }
+    // The schedule is a function of the step, so a resumed run follows it exactly.
+    this.optG.lrScale = this.optD.lrScale = lrFactor(train.lrDecay, this.step, train.steps);
     let metrics: StepMetrics;
     try {
       metrics = await readMetrics(

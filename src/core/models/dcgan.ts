@@ -10,6 +10,7 @@ import { convPlan, convTransposePlan, type ConvGeom } from './conv-arith.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
 import { discriminatorMinibatch } from './minibatch.ts';
+import { Pack } from './pack.ts';
 import { networkLayers } from './spectral-norm.ts';
 
 function geometry(m: ModelConfig): ConvGeom {
@@ -93,10 +94,13 @@ export function buildDcganDiscriminator(m: ModelConfig, seed: number): tf.Sequen
   const { dense, conv2d } = networkLayers(m, 'd', seed); // spectrally normalised with spectralNorm 'd' or 'both'
   const plans = discriminatorPlans(m);
   const model = tf.sequential({ name: 'discriminator' });
+  // PacGAN (optional): [N, s, s, c] -> [N/pack, s, s, pack*c]
+  const packed = m.pack > 1;
+  if (packed) model.add(new Pack({ size: m.pack, inputShape: [size, size, channels], name: 'd_pack' }));
   // Each step: [s, s, c] -> [floor((s + 2p - k) / stride) + 1, ..., w_i]
   m.dWidths.forEach((width, i) => {
     const plan = plans[i]!;
-    const inputShape = i === 0 ? { inputShape: [size, size, channels] } : {};
+    const inputShape = i === 0 && !packed ? { inputShape: [size, size, channels] } : {};
     if (plan.pad > 0) model.add(tf.layers.zeroPadding2d({ padding: plan.pad, name: `d_pad${i + 1}`, ...inputShape }));
     model.add(
       conv2d({

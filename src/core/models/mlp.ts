@@ -7,6 +7,7 @@ import type { ModelConfig } from '../config.ts';
 import { makeInitializers } from './init.ts';
 import { batchNorm, hiddenActivation, outputActivation } from './layers.ts';
 import { discriminatorMinibatch } from './minibatch.ts';
+import { Pack } from './pack.ts';
 import { networkLayers } from './spectral-norm.ts';
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
@@ -34,10 +35,13 @@ export function buildMlpDiscriminator(m: ModelConfig, seed: number): tf.Sequenti
   const init = makeInitializers(m.init, seed, 'init-d');
   const { dense } = networkLayers(m, 'd', seed); // spectrally normalised with spectralNorm 'd' or 'both'
   const model = tf.sequential({ name: 'discriminator' });
-  // dataShape -> [prod(dataShape)] (images; points are flat already)
+  // PacGAN (optional): [N, ...dataShape] -> [N/pack, ...dataShape[:-1], pack*last]
+  const packed = m.pack > 1;
+  if (packed) model.add(new Pack({ size: m.pack, inputShape: m.dataShape, name: 'd_pack' }));
+  // -> [prod] (images; points are flat already)
   const flat = m.dataShape.length > 1;
-  if (flat) model.add(tf.layers.flatten({ inputShape: m.dataShape, name: 'd_flatten' }));
-  const first = (i: number) => (i === 0 && !flat ? { inputShape: m.dataShape } : {});
+  if (flat) model.add(tf.layers.flatten({ ...(packed ? {} : { inputShape: m.dataShape }), name: 'd_flatten' }));
+  const first = (i: number) => (i === 0 && !flat && !packed ? { inputShape: m.dataShape } : {});
   // -> [w_1] -> ... -> [w_n] -> [1] (a logit)
   m.dWidths.forEach((units, i) => {
     model.add(dense({ units, kernelInitializer: init.kernel(), name: `d_dense${i + 1}`, ...first(i) }));

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForgerError } from '../../core/errors.ts';
-// registers Forger's own layer classes (minibatch stddev / discrimination) for tf.loadLayersModel
+// registers Forger's own layer classes (minibatch stddev / discrimination, PacGAN packing) for tf.loadLayersModel
 import '../../core/models/minibatch.ts';
+import '../../core/models/pack.ts';
 // and the spectrally normalised Dense / Conv2D / Conv2DTranspose
 import '../../core/models/spectral-norm.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
