@@ -97,7 +97,7 @@ describe('in D', () => {
       assert.deepEqual((D.predict(x) as tf.Tensor).shape, [2, 1]);
       // the first pack's output has a gradient w.r.t. samples 0..3 and none w.r.t. 4..7
       const per = grad.size / 8;
-      const g = grad.dataSync();
+      const g = grad.dataSync() as Float32Array;
       for (let i = 0; i < 8; i++) {
         const norm = g.subarray(i * per, (i + 1) * per).reduce((a, v) => a + Math.abs(v), 0);
         assert.ok(i < 4 ? norm > 0 : norm === 0, `sample ${i}: |grad| ${norm}`);
