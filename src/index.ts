@@ -2,7 +2,7 @@
  * Forger's isomorphic core: runs in Node and in the browser (only @tensorflow/tfjs).
  * Node-only pieces (files, datasets, checkpoints, CLI, backend setup) are in 'forger/node'.
  */
-export { DEFAULTS, DEFAULT_PRESET, PRESETS, dataRange, isImageModel, mergeConfig, resolveConfig, resolveSteps, validateConfig } from './core/config.ts';
+export { AUGMENT_OPS, DEFAULTS, DEFAULT_PRESET, PRESETS, dataRange, isImageModel, mergeConfig, parseAugmentList, resolveConfig, resolveSteps, validateConfig } from './core/config.ts';
 export type * from './core/config.ts';
 export { ForgerError, isForgerError, type ErrorCode } from './core/errors.ts';
 export { Rng, type RngState } from './core/rng.ts';
@@ -11,6 +11,9 @@ export { fromUint8, imageAt, makeGrid, toUint8, type GridOptions, type Image8, t
 export { buildDiscriminator, buildGenerator, buildModels, disposeModels, type GanModels } from './core/models/index.ts';
 export { convOut, convTransposeOut } from './core/models/conv-arith.ts';
 export { discriminatorLoss, generatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, meanProbability, r1Penalty } from './core/losses.ts';
+export { featureMatchingLoss, featureView, generatorObjective, meanFeatures, resolveFeatureLayer } from './core/feature-matching.ts';
+export { addInstanceNoise, instanceNoiseSigma } from './core/instance-noise.ts';
+export { applyAugment, cutoutSize, diffAugment, drawAugmentParams, maxShift, type AugmentParams } from './core/augment.ts';
 export { Adam, type AdamOptions, type AdamState } from './core/optim.ts';
 export { readMetrics, trainStep, trainableVariables, type StepMetrics, type StepModels } from './core/train-step.ts';
 export { GanRun, type HistoryRow, type RunState, type TrainCallbacks } from './core/trainer.ts';

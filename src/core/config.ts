@@ -93,6 +93,24 @@ export interface TrainConfig {
   r1Weight: number;
   /** Decay of the moving average of G's weights used for sampling (0 = off; e.g. 0.999). @default 0 */
   emaDecay: number;
+  /**
+   * Feature matching (Salimans et al. 2016): weight of mean((E f(x) - E f(G(z)))^2) in G's loss,
+   * f = D's features at train.featureLayer (0 = off). @default 0
+   */
+  featureMatching: number;
+  /**
+   * The D layer whose output is f: k = 1..n is D's k-th hidden layer (after its LeakyReLU),
+   * -1..-n counts from the last; or the name of a layer of D (e.g. 'd_flatten'). @default -1
+   */
+  featureLayer: number | string;
+  /** Weight of G's adversarial loss; 0 with featureMatching > 0 is feature matching alone. @default 1 */
+  adversarialWeight: number;
+  /** Instance noise: sigma_0 of N(0, sigma_t^2) added to every input of D, annealed linearly to 0 (0 = off). @default 0 */
+  instanceNoise: number;
+  /** Steps over which the instance noise falls from sigma_0 to 0 (null: train.steps). @default null */
+  instanceNoiseSteps: number | null;
+  /** DiffAugment (Zhao et al. 2020) of every input of D: 'off', or a comma list of translation, cutout, color. @default 'off' */
+  diffAugment: string;
   /** Total G steps. Resolved from `epochs` when that is given. */
   steps: number;
   /** Epochs over a finite dataset (null: use `steps`). */
@@ -175,6 +193,12 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     gpWeight: 10,
     r1Weight: 0,
     emaDecay: 0,
+    featureMatching: 0,
+    featureLayer: -1,
+    adversarialWeight: 1,
+    instanceNoise: 0,
+    instanceNoiseSteps: null,
+    diffAugment: 'off',
     steps: 2000,
     epochs: null,
     sampleEvery: 100,
@@ -383,6 +407,7 @@ export function validateConfig(c: ResolvedConfig): void {
   }
   if (typeof t.emaDecay !== 'number' || !(t.emaDecay === 0 || (t.emaDecay >= 0.5 && t.emaDecay <= 0.99999))) fail('train.emaDecay', t.emaDecay, 'use 0 (off) or a decay in [0.5, 0.99999], e.g. 0.999');
   checkInt('train.steps', t.steps, 1);
+  checkRemedies(c);
   if (t.epochs !== null) checkNum('train.epochs', t.epochs, 0, 1e6, true);
   checkInt('train.sampleEvery', t.sampleEvery, 1);
   checkInt('train.checkpointEvery', t.checkpointEvery, 1);
@@ -395,6 +420,44 @@ export function validateConfig(c: ResolvedConfig): void {
     fail('model.dataShape', m.dataShape, `data source ${c.data.source} has ${pointData ? '2D points; use [2]' : 'images; use [h, w, c]'}`);
   }
   if (pointData && m.dataShape[0] !== 2) fail('model.dataShape', m.dataShape, 'toy data is 2D; use [2]');
+}
+
+/** Feature matching, instance noise and DiffAugment. */
+function checkRemedies(c: ResolvedConfig): void {
+  const t = c.train;
+  checkNum('train.featureMatching', t.featureMatching, 0, 1e6);
+  checkNum('train.adversarialWeight', t.adversarialWeight, 0, 1e6);
+  if (t.adversarialWeight === 0 && t.featureMatching === 0) fail('train.adversarialWeight', 0, 'G needs a loss: use a weight > 0, or set train.featureMatching > 0 for feature matching alone');
+  if (t.adversarialWeight !== 1 && t.featureMatching === 0) fail('train.adversarialWeight', t.adversarialWeight, 'it weighs the adversarial loss against feature matching; set train.featureMatching > 0 too, or leave it at 1');
+  const fl = t.featureLayer;
+  const n = c.model.dWidths.length;
+  if (typeof fl === 'string' ? fl.trim() === '' : typeof fl !== 'number' || !Number.isInteger(fl) || fl === 0) {
+    fail('train.featureLayer', fl, 'use a hidden layer number (1 = first, -1 = last) or a layer name of D');
+  }
+  if (t.featureMatching > 0 && typeof fl === 'number' && (n === 0 || Math.abs(fl) > n)) {
+    fail('train.featureLayer', fl, n === 0 ? 'D has no hidden layers (model.dWidths is empty); use a layer name of D' : `D has ${n} hidden layers; use 1..${n} or -1..-${n}, or a layer name of D`);
+  }
+  checkNum('train.instanceNoise', t.instanceNoise, 0, 100);
+  if (t.instanceNoiseSteps !== null) checkInt('train.instanceNoiseSteps', t.instanceNoiseSteps, 1);
+  if (typeof t.diffAugment !== 'string') fail('train.diffAugment', t.diffAugment, `use off or a comma list of ${AUGMENT_OPS.join(', ')}`);
+  const ops = parseAugmentList(t.diffAugment);
+  if (ops.length > 0 && !isImageModel(c.model)) fail('train.diffAugment', t.diffAugment, 'DiffAugment transforms images, and this model makes 2D points; use off');
+}
+
+/** The ops of DiffAugment, in the order they are applied (the paper's policy order). */
+export const AUGMENT_OPS = ['color', 'translation', 'cutout'] as const;
+export type AugmentOp = (typeof AUGMENT_OPS)[number];
+
+/** 'off' or '' -> []; 'cutout,color' -> ['color', 'cutout'] (applied in AUGMENT_OPS order). Throws E_CONFIG on unknown or repeated names. */
+export function parseAugmentList(spec: string): AugmentOp[] {
+  const s = spec.trim();
+  if (s === '' || s === 'off') return [];
+  const names = s.split(',').map((x) => x.trim());
+  for (const [i, name] of names.entries()) {
+    if (!(AUGMENT_OPS as readonly string[]).includes(name)) fail('train.diffAugment', spec, `unknown op ${JSON.stringify(name)}; use off or a comma list of ${AUGMENT_OPS.join(', ')}`);
+    if (names.indexOf(name) !== i) fail('train.diffAugment', spec, `${name} is listed twice; list each of ${AUGMENT_OPS.join(', ')} at most once`);
+  }
+  return AUGMENT_OPS.filter((op) => names.includes(op));
 }
 
 /** preset -> DEFAULTS + preset + user overrides -> validated, frozen config. */

@@ -4,9 +4,12 @@
  * its own optimizer and variable list.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LossName } from './config.ts';
+import { diffAugment } from './augment.ts';
+import type { AugmentOp, LossName } from './config.ts';
 import { ForgerError } from './errors.ts';
-import { discriminatorLoss, generatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, r1Penalty } from './losses.ts';
+import { generatorObjective, meanFeatures } from './feature-matching.ts';
+import { addInstanceNoise } from './instance-noise.ts';
+import { discriminatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, r1Penalty } from './losses.ts';
 import type { Adam } from './optim.ts';
 import type { Rng } from './rng.ts';
 
@@ -26,6 +29,17 @@ export interface StepModels {
   r1Weight?: number;
   /** wgan-gp: draws the interpolation weights eps ~ U[0, 1), one per sample; required for wgan-gp. */
   penaltyRng?: Rng;
+  /**
+   * Feature matching: G's loss gets weight * L_FM on the features of `view` (featureView(D, layer):
+   * D's layers with outputs [features, logit]). Absent: off.
+   */
+  featureMatching?: { view: tf.LayersModel; weight: number };
+  /** Weight of G's adversarial loss (0: feature matching alone). @default 1 */
+  adversarialWeight?: number;
+  /** DiffAugment of every D input: the ops (in AUGMENT_OPS order), the data range, the parameters' stream. Absent: off. */
+  augment?: { ops: readonly AugmentOp[]; range: [number, number]; rng: Rng };
+  /** Instance noise of this iteration: sigma_t (see instanceNoiseSigma) and the stream of n. Absent or sigma 0: off. */
+  instanceNoise?: { sigma: number; rng: Rng };
 }
 
 /**
@@ -78,6 +92,28 @@ function logits(model: tf.LayersModel, x: tf.Tensor, rng: Rng): tf.Tensor {
   return model.apply(x, { training: true }) as tf.Tensor;
 }
 
+/** [features, logit] from D's feature view: one forward pass through D's layers, dropout reseeded as in logits(). */
+function featuresAndLogits(view: tf.LayersModel, x: tf.Tensor, rng: Rng): [tf.Tensor, tf.Tensor] {
+  reseedDropout(view, rng);
+  return view.apply(x, { training: true }) as [tf.Tensor, tf.Tensor];
+}
+
+/**
+ * What D sees of a batch x: DiffAugment(x) + sigma_t n, each part when enabled; x itself when
+ * neither is. Differentiable w.r.t. x (G's gradient flows through it). Every D input goes
+ * through here: reals and fakes, in D's updates and in G's, and so do the penalties, which
+ * are taken on D's actual input (R1 at the augmented, noisy real; WGAN-GP between those).
+ */
+function dInput(s: StepModels, x: tf.Tensor): tf.Tensor {
+  const aug = s.augment && s.augment.ops.length > 0 ? s.augment : null;
+  const noise = s.instanceNoise && s.instanceNoise.sigma > 0 ? s.instanceNoise : null;
+  if (!aug && !noise) return x;
+  return tf.tidy(() => {
+    const y = aug ? diffAugment(x, aug.ops, aug.range, aug.rng) : x;
+    return noise ? addInstanceNoise(y, noise.sigma, noise.rng) : y;
+  });
+}
+
 /**
  * @param reals dSteps real batches
  * @param zs dSteps noise batches; the last one is also G's. As in the PyTorch example, the
@@ -103,8 +139,11 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
   // The penalties take grad_x D inside this closure, so the optimizer's tape records that
   // backward pass too and differentiates through it (double backprop). Every D forward,
   // the penalties' included, goes through logits(), so dropout gets a fresh mask each time.
-  const updateD = (real: tf.Tensor, fake: tf.Tensor): void => {
+  const updateD = (realBatch: tf.Tensor, fakeBatch: tf.Tensor): void => {
     tf.dispose([kept.lossD ?? [], kept.dReal ?? [], kept.dFake ?? []]);
+    // D's inputs (augmented, noisy when enabled), drawn outside the closure like eps.
+    const real = dInput(s, realBatch);
+    const fake = dInput(s, fakeBatch);
     // eps ~ U[0, 1), one per sample, drawn outside the closure so the stream's use is plain.
     const eps = s.loss === 'wgan-gp' ? Float32Array.from({ length: real.shape[0]! }, () => s.penaltyRng!.next()) : null;
     const lossD = s.optD.minimize(
@@ -129,6 +168,8 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
       dVars,
     );
     kept.lossD = lossD === null ? null : tf.keep(lossD);
+    if (real !== realBatch) real.dispose();
+    if (fake !== fakeBatch) fake.dispose();
   };
   const last = reals.length - 1;
   for (let k = 0; k < last; k++) {
@@ -139,13 +180,21 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
 
   // (2) G: non-saturating, maximise log D(G(z)) (or minimax: minimise log(1 - D(G(z)));
   // hinge, wgan-gp: maximise D(G(z)); lsgan: minimise (D(G(z)) - 1)^2 / 2), through the D
-  // just updated. G(z) is computed once, under G's gradient tape; the last D update runs
-  // on it in between, off that tape.
+  // just updated; with feature matching, times adversarialWeight, plus
+  // weight * mean_k(E f(x)_k - E f(G(z))_k)^2. G(z) is computed once, under G's gradient
+  // tape; the last D update runs on it in between, off that tape. Only G's variables are
+  // updated: D's weights stay as its own update left them.
+  const fm = s.featureMatching && s.featureMatching.weight > 0 ? s.featureMatching : null;
+  const advWeight = s.adversarialWeight ?? 1;
   const lossG = s.optG.minimize(
     () => {
       const fake = G.apply(zs[last]!, { training: true }) as tf.Tensor;
       outsideTape(() => updateD(reals[last]!, fake));
-      return generatorLoss(logits(D, fake, rng), s.loss);
+      if (!fm) return generatorObjective(logits(D, dInput(s, fake), rng), s.loss, advWeight, null);
+      // E f(x) on a real batch (its own augmentation and noise), off the tape: a constant for G.
+      const realMean = outsideTape(() => tf.tidy(() => meanFeatures(featuresAndLogits(fm.view, dInput(s, reals[last]!), rng)[0])));
+      const [fakeFeatures, fakeLogits] = featuresAndLogits(fm.view, dInput(s, fake), rng);
+      return generatorObjective(fakeLogits, s.loss, advWeight, { weight: fm.weight, realMean, fakeFeatures });
     },
     true,
     gVars,

@@ -167,3 +167,98 @@ test('--lr-decay: each step updates with the scheduled rate, and a resumed run f
   assert.deepEqual(wb, wa);
   [run, a, b].forEach((r) => r.dispose());
 });
+
+// ---- feature matching, instance noise, DiffAugment ----------------------------
+
+/** A synthetic 8x8 grayscale set: random pixels, enough for an ImageSampler. */
+function tinyImages(count = 32) {
+  const rng = new Rng(11, 'tiny-images');
+  return { shape: [8, 8, 1] as [number, number, number], count, pixels: Uint8Array.from({ length: count * 64 }, () => rng.int(256)), labels: null };
+}
+
+const REMEDIES = { featureMatching: 1, adversarialWeight: 0.5, instanceNoise: 0.1, diffAugment: 'translation,cutout,color' };
+
+test('feature matching, instance noise and DiffAugment together, with every loss and R1: finite numbers, no leaked tensors', async () => {
+  const cases: [LossName, number][] = [
+    ['non-saturating', 0],
+    ['minimax', 1],
+    ['hinge', 0],
+    ['lsgan', 0],
+    ['wgan-gp', 1],
+  ];
+  for (const [loss, r1Weight] of cases) {
+    const c = resolveConfig(
+      { model: { dataShape: [8, 8, 1], gWidths: [16], dWidths: [16, 8], dropout: 0.2 }, train: { steps: 4, batchSize: 8, gridSize: 4, loss, r1Weight, dSteps: 2, ...REMEDIES } },
+      'circles-3x3',
+    );
+    const run = new GanRun(c, new ImageSampler(tinyImages(), [0, 1], 1));
+    await expectNoLeaks(async () => {
+      const r = await run.trainOnce();
+      for (const k of ['lossD', 'lossG', 'dReal', 'dFake'] as const) assert.ok(Number.isFinite(r[k]), `${loss} r1 ${r1Weight}: ${k} ${r[k]}`);
+    }, 2);
+    run.dispose();
+  }
+});
+
+test('the three compose with dcgan, spectral norm, minibatch stddev, EMA and label smoothing', async () => {
+  const c = resolveConfig(
+    {
+      model: { dataShape: [8, 8, 1], baseSize: 2, gWidths: [8, 4], dWidths: [4, 8], spectralNorm: 'd', minibatch: 'stddev', minibatchGroup: 4 },
+      train: { steps: 4, batchSize: 8, gridSize: 4, emaDecay: 0.9, labelSmoothing: 0.1, featureLayer: 1, ...REMEDIES },
+    },
+    'mnist-dcgan',
+  );
+  const run = new GanRun(c, new ImageSampler(tinyImages(), [-1, 1], 1));
+  await expectNoLeaks(async () => {
+    const r = await run.trainOnce();
+    assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG), `lossD ${r.lossD}, lossG ${r.lossG}`);
+  }, 2);
+  run.dispose();
+});
+
+test('each remedy changes the run; the same seed repeats it; its streams are saved', async () => {
+  const base = { model: { dataShape: [8, 8, 1], gWidths: [16], dWidths: [16] }, train: { steps: 4, batchSize: 8, gridSize: 4 } };
+  const losses = async (train: object) => {
+    const c = resolveConfig({ ...base, train: { ...base.train, ...train } }, 'circles-3x3');
+    const run = new GanRun(c, new ImageSampler(tinyImages(), [0, 1], 1));
+    const out: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await run.trainOnce();
+      out.push(r.lossD, r.lossG);
+    }
+    const state = run.captureState();
+    run.dispose();
+    return { out, state };
+  };
+  const plain = await losses({});
+  for (const train of [{ featureMatching: 1 }, { instanceNoise: 0.2 }, { diffAugment: 'translation' }, { diffAugment: 'cutout' }, { diffAugment: 'color' }]) {
+    const a = await losses(train);
+    assert.notDeepEqual(a.out, plain.out, JSON.stringify(train));
+    assert.deepEqual((await losses(train)).out, a.out, `${JSON.stringify(train)} repeats`);
+  }
+  // the streams moved only when used: 2 steps x (real + fake in D, fake in G) x 8 x 64 normals
+  const noisy = (await losses({ instanceNoise: 0.2 })).state.rng;
+  const rng = new Rng(42, 'instance-noise');
+  rng.fillNormal(new Float32Array(2 * 3 * 8 * 64));
+  assert.deepEqual(noisy.instanceNoise, rng.getState());
+  assert.deepEqual(plain.state.rng.instanceNoise, new Rng(42, 'instance-noise').getState());
+  assert.deepEqual(plain.state.rng.augment, new Rng(42, 'augment').getState());
+});
+
+test('a state without the instance-noise and augment streams (older checkpoints) restores them from the seed', async () => {
+  const c = resolveConfig({ model: { dataShape: [8, 8, 1], gWidths: [8], dWidths: [8] }, train: { steps: 4, batchSize: 8, gridSize: 4, instanceNoise: 0.1, diffAugment: 'color' } }, 'circles-3x3');
+  const run = new GanRun(c, new ImageSampler(tinyImages(), [0, 1], 1));
+  await run.trainOnce();
+  const { instanceNoise: _n, augment: _a, ...older } = run.captureState().rng;
+  run.restoreState({ ...run.captureState(), rng: older }, await run.captureOptimizers());
+  assert.deepEqual(run.captureState().rng.instanceNoise, new Rng(c.seed, 'instance-noise').getState());
+  assert.deepEqual(run.captureState().rng.augment, new Rng(c.seed, 'augment').getState());
+  run.dispose();
+});
+
+test('a feature layer D does not have fails when the run is built, naming the choices, and leaves no tensors', () => {
+  const before = tf.memory().numTensors;
+  const c = resolveConfig({ model: { gWidths: [8], dWidths: [8] }, train: { featureMatching: 1, featureLayer: 'd_nope' } }, 'toy-ring8');
+  assert.throws(() => new GanRun(c, toySampler('ring8', 1)), (e: unknown) => e instanceof ForgerError && e.code === 'E_CONFIG' && /train\.featureLayer "d_nope" is invalid; .*d_dense1, d_act1/.test(e.message));
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -4,10 +4,12 @@
  * restored (resume gives the same weights as an uninterrupted run).
  */
 import * as tf from '@tensorflow/tfjs';
-import { lrFactor, type ResolvedConfig } from './config.ts';
+import { dataRange, lrFactor, parseAugmentList, type AugmentOp, type ResolvedConfig } from './config.ts';
 import type { RealData, SamplerState } from './data.ts';
 import { ForgerError } from './errors.ts';
 import { copyWeights, updateAverage } from './ema.ts';
+import { featureView } from './feature-matching.ts';
+import { instanceNoiseSigma } from './instance-noise.ts';
 import { buildGenerator, buildModels, disposeModels } from './models/index.ts';
 import { sampleNoise } from './noise.ts';
 import { Adam, type AdamState } from './optim.ts';
@@ -26,8 +28,12 @@ export interface HistoryRow extends StepMetrics {
 /** Everything but weights and optimizer moments, as plain JSON. */
 export interface RunState {
   step: number;
-  /** penalty: wgan-gp's interpolation weights; absent in checkpoints written before it existed (then derived from the seed, unused until then). */
-  rng: { noise: RngState; dropout: RngState; penalty?: RngState };
+  /**
+   * penalty: wgan-gp's interpolation weights; instanceNoise: the instance noise n; augment: DiffAugment's
+   * parameters. The optional streams are absent in checkpoints written before they existed (then
+   * derived from the seed: no run drew from them until then).
+   */
+  rng: { noise: RngState; dropout: RngState; penalty?: RngState; instanceNoise?: RngState; augment?: RngState };
   data: SamplerState;
   history: HistoryRow[];
   elapsed: number;
@@ -56,6 +62,11 @@ export class GanRun {
   private readonly noiseRng: Rng;
   private readonly dropoutRng: Rng;
   private readonly penaltyRng: Rng;
+  private readonly instanceNoiseRng: Rng;
+  private readonly augmentRng: Rng;
+  /** D's layers with outputs [features, logit], for feature matching (train.featureMatching > 0); null when off. */
+  readonly featureView: tf.LayersModel | null;
+  private readonly augmentOps: AugmentOp[];
   /** The same noise for every progress grid, so grids are comparable across steps. */
   readonly fixedNoise: Float32Array;
 
@@ -67,6 +78,14 @@ export class GanRun {
     const models = buildModels(model, seed);
     this.generator = models.generator;
     this.discriminator = models.discriminator;
+    try {
+      // Checks train.featureLayer against the D just built.
+      this.featureView = train.featureMatching > 0 ? featureView(this.discriminator, train.featureLayer) : null;
+    } catch (e) {
+      disposeModels(models);
+      throw e;
+    }
+    this.augmentOps = parseAugmentList(train.diffAugment);
     this.emaGenerator = null;
     if (train.emaDecay > 0) {
       const ema = buildGenerator(model, seed);
@@ -78,6 +97,8 @@ export class GanRun {
     this.noiseRng = new Rng(seed, 'noise');
     this.dropoutRng = new Rng(seed, 'dropout');
     this.penaltyRng = new Rng(seed, 'penalty');
+    this.instanceNoiseRng = new Rng(seed, 'instance-noise');
+    this.augmentRng = new Rng(seed, 'augment');
     this.fixedNoise = sampleNoise(train.gridSize, model.latentDim, model.noise, new Rng(seed, 'fixed-noise'));
   }
 
@@ -108,6 +129,10 @@ export class GanRun {
             gpWeight: train.gpWeight,
             r1Weight: train.r1Weight,
             penaltyRng: this.penaltyRng,
+            featureMatching: this.featureView ? { view: this.featureView, weight: train.featureMatching } : undefined,
+            adversarialWeight: train.adversarialWeight,
+            augment: this.augmentOps.length > 0 ? { ops: this.augmentOps, range: dataRange(model) ?? [-1, 1], rng: this.augmentRng } : undefined,
+            instanceNoise: train.instanceNoise > 0 ? { sigma: instanceNoiseSigma(train, this.step), rng: this.instanceNoiseRng } : undefined,
           },
           reals,
           zs,
@@ -158,7 +183,13 @@ export class GanRun {
   captureState(): RunState {
     return {
       step: this.step,
-      rng: { noise: this.noiseRng.getState(), dropout: this.dropoutRng.getState(), penalty: this.penaltyRng.getState() },
+      rng: {
+        noise: this.noiseRng.getState(),
+        dropout: this.dropoutRng.getState(),
+        penalty: this.penaltyRng.getState(),
+        instanceNoise: this.instanceNoiseRng.getState(),
+        augment: this.augmentRng.getState(),
+      },
       data: this.data.getState(),
       history: this.history,
       elapsed: this.elapsed,
@@ -178,6 +209,8 @@ export class GanRun {
     this.dropoutRng.setState(state.rng.dropout);
     // Older checkpoints have no penalty stream: no loss then drew from it, so it is still at its start.
     this.penaltyRng.setState(state.rng.penalty ?? new Rng(this.config.seed, 'penalty').getState());
+    this.instanceNoiseRng.setState(state.rng.instanceNoise ?? new Rng(this.config.seed, 'instance-noise').getState());
+    this.augmentRng.setState(state.rng.augment ?? new Rng(this.config.seed, 'augment').getState());
     this.data.setState(state.data);
     this.optG.setState(optimizers.g);
     this.optD.setState(optimizers.d);

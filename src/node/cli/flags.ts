@@ -2,7 +2,8 @@
 import { PRESETS, resolveConfig, type UserConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 
-export type Kind = 'int' | 'num' | 'str' | 'list' | 'onoff';
+/** layer: an integer (a hidden layer number) or else a name. */
+export type Kind = 'int' | 'num' | 'str' | 'list' | 'onoff' | 'layer';
 
 interface FlagSpec {
   flag: string;
@@ -57,6 +58,12 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'gp-weight', paths: ['train.gpWeight'], kind: 'num', metavar: 'LAMBDA', help: 'wgan-gp: weight of the gradient penalty (default 10)' },
   { flag: 'r1', paths: ['train.r1Weight'], kind: 'num', metavar: 'GAMMA', help: 'R1 penalty (GAMMA/2) E|grad D(x)|^2 on reals, any loss (0 = off)' },
   { flag: 'ema', paths: ['train.emaDecay'], kind: 'num', metavar: 'DECAY', help: "sample from a moving average of G's weights (e.g. 0.999; 0 = off)" },
+  { flag: 'feature-matching', paths: ['train.featureMatching'], kind: 'num', metavar: 'W', help: "G matches the mean D features of reals at --feature-layer, weight W (0 = off)" },
+  { flag: 'feature-layer', paths: ['train.featureLayer'], kind: 'layer', metavar: 'N|NAME', help: "feature matching's D layer: hidden layer N (1 = first; --feature-layer=-1 = last, the default) or a layer name" },
+  { flag: 'adv-weight', paths: ['train.adversarialWeight'], kind: 'num', metavar: 'W', help: "weight of G's adversarial loss with feature matching (default 1; 0 = feature matching alone)" },
+  { flag: 'instance-noise', paths: ['train.instanceNoise'], kind: 'num', metavar: 'SIGMA', help: "N(0, sigma^2) noise on every input of D, annealed linearly to 0 (0 = off)" },
+  { flag: 'instance-noise-steps', paths: ['train.instanceNoiseSteps'], kind: 'int', help: 'steps over which the instance noise falls to 0 (default: all, --steps)' },
+  { flag: 'diff-augment', paths: ['train.diffAugment'], kind: 'str', metavar: 'OPS', help: 'DiffAugment every input of D (images): off or a comma list of color,translation,cutout' },
   { flag: 'steps', paths: ['train.steps'], kind: 'int', help: 'training steps (G updates)' },
   { flag: 'epochs', paths: ['train.epochs'], kind: 'num', help: 'passes over the dataset (instead of --steps)' },
   { flag: 'sample-every', paths: ['train.sampleEvery'], kind: 'int', help: 'write a sample grid every N steps' },
@@ -83,6 +90,10 @@ export function parseValue(flag: string, kind: Kind, raw: string): unknown {
       if (raw.trim() === '') return [];
       if (parts.some((p) => !/^\d+$/.test(p))) throw bad('a comma-separated list of integers, e.g. 256,1024');
       return parts.map(Number);
+    }
+    case 'layer': {
+      if (raw.trim() === '') throw bad('a hidden layer number or a layer name');
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
     }
     case 'onoff': {
       const v = raw.toLowerCase();

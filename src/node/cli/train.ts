@@ -11,7 +11,7 @@ import type { Io } from './main.ts';
 import { parse } from './parse.ts';
 import { Progress } from './progress.ts';
 
-const METAVAR = { int: 'N', num: 'X', str: 'NAME', list: 'A,B', onoff: 'on|off' } as const;
+const METAVAR = { int: 'N', num: 'X', str: 'NAME', list: 'A,B', onoff: 'on|off', layer: 'N|NAME' } as const;
 
 const HELP = `usage: forger train [--preset NAME] [--config run.json] [options]
 
@@ -25,7 +25,7 @@ Ctrl-C stops after saving a checkpoint; --resume DIR continues from the latest o
   --resume DIR         continue the run in DIR (training options may change; model and data may not)
   --image-size N       image side (square images)
   --channels N         1 (grayscale) or 3 (RGB)
-${CONFIG_FLAGS.map((f) => `  ${`--${f.flag} ${f.metavar ?? METAVAR[f.kind]}`.padEnd(21)}${f.help}`).join('\n')}
+${CONFIG_FLAGS.map((f) => `  ${`--${f.flag} ${f.metavar ?? METAVAR[f.kind]}`.padEnd(20)} ${f.help}`).join('\n')}
 `;
 
 export async function presetsCommand(_argv: string[], io: Io): Promise<number> {

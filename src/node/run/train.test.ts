@@ -158,3 +158,22 @@ test('wgan-gp with R1: resume at step 3 reaches the same weights at step 6 (the 
   assert.equal(a.length, b.length);
   a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i} differs after resume`));
 });
+
+test('feature matching, instance noise and DiffAugment: resume at step 3 reaches the same weights at step 6 (their streams are checkpointed)', async () => {
+  const remedies: UserConfig = {
+    ...small,
+    train: { ...small.train, featureMatching: 2, adversarialWeight: 0.5, instanceNoise: 0.2, instanceNoiseSteps: 5, diffAugment: 'color,translation,cutout', dSteps: 2 },
+  };
+  const full = join(root, 'fm-full');
+  const split = join(root, 'fm-split');
+  await trainRun({ config: resolveConfig(remedies, 'mnist-mlp'), runDir: full });
+  await trainRun({ config: resolveConfig({ ...remedies, train: { ...remedies.train, steps: 3 } }, 'mnist-mlp'), runDir: split });
+  const state = JSON.parse(await readFile(join(split, 'checkpoints', 'step-000003', 'state.json'), 'utf8'));
+  assert.equal(state.rng.instanceNoise.length, 4);
+  assert.equal(state.rng.augment.length, 4);
+  await trainRun({ config: resolveConfig(remedies, 'mnist-mlp'), runDir: split, resume: true, overrides: { train: { steps: 6 } } });
+  const a = await weightsOf(full);
+  const b = await weightsOf(split);
+  assert.equal(a.length, b.length);
+  a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i} differs after resume`));
+});

@@ -4,7 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mergeConfig, resolveConfig, resolveSteps, isImageModel, type ResolvedConfig, type UserConfig } from '../../core/config.ts';
+import { mergeConfig, parseAugmentList, resolveConfig, resolveSteps, isImageModel, type ResolvedConfig, type TrainConfig, type UserConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { checkArchitecture } from '../../core/models/index.ts';
 import { GanRun, type HistoryRow } from '../../core/trainer.ts';
@@ -163,5 +163,20 @@ export function describeConfig(c: ResolvedConfig): string[] {
       (m.arch === 'dcgan' ? `, base ${m.baseSize}, k${m.kernelSize} s${m.stride} p${m.padding}` : ''),
     `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}` +
       (t.emaDecay > 0 ? `, samples from G's moving average (decay ${t.emaDecay})` : ''),
+    ...describeRemedies(t),
   ];
+}
+
+/** Feature matching, instance noise and DiffAugment, when on: one line, or none. */
+function describeRemedies(t: TrainConfig): string[] {
+  const parts: string[] = [];
+  if (t.featureMatching > 0) {
+    const layer = typeof t.featureLayer === 'number' ? `hidden layer ${t.featureLayer}` : `layer ${t.featureLayer}`;
+    const adv = t.adversarialWeight === 0 ? 'alone (no adversarial loss)' : `with adversarial weight ${t.adversarialWeight}`;
+    parts.push(`feature matching weight ${t.featureMatching} at D's ${layer}, ${adv}`);
+  }
+  if (t.instanceNoise > 0) parts.push(`instance noise sigma ${t.instanceNoise} -> 0 over ${t.instanceNoiseSteps ?? t.steps} steps`);
+  const ops = parseAugmentList(t.diffAugment);
+  if (ops.length > 0) parts.push(`DiffAugment ${ops.join(',')} on every D input`);
+  return parts.length > 0 ? [`remedies: ${parts.join('; ')}`] : [];
 }
