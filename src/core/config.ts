@@ -21,6 +21,12 @@ export type InitName = 'glorot' | 'dcgan';
 export type MinibatchMode = 'off' | 'stddev' | 'discrimination';
 /** Spectral normalisation of the dense and conv layers: none, D's, or D's and G's. */
 export type SpectralNormMode = 'off' | 'd' | 'both';
+/**
+ * Class-conditional GAN: which discriminator takes the label. 'projection' (Miyato & Koyama
+ * 2018): D(x, y) = psi(phi(x)) + <embed(y), phi(x)>. 'acgan' (Odena et al. 2017): D(x) has the
+ * adversarial logit and a class head on the same features. G takes the label either way.
+ */
+export type ConditionalMode = 'off' | 'projection' | 'acgan';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
@@ -67,6 +73,17 @@ export interface ModelConfig {
   minibatchGroup: number;
   /** Spectral normalisation (Miyato et al. 2018) of every dense and conv layer of D ('d') or of D and G ('both'). @default 'off' */
   spectralNorm: SpectralNormMode;
+  /** Class-conditional G and D: off, a projection D, or an auxiliary-classifier D. @default 'off' */
+  conditional: ConditionalMode;
+  /** Number of classes K (conditional only); 0 = take it from the data when it is loaded. @default 0 */
+  numClasses: number;
+  /** Class names in label order (conditional only); [] = from the data (digits, Fashion names, subfolders). @default [] */
+  classNames: string[];
+  /**
+   * G's label input: 0 = the one-hot [K] concatenated with z; N > 0 = a learned N-dim embedding of it
+   * (the one-hot times a [K, N] matrix, a bias-free dense layer) concatenated with z. @default 0
+   */
+  classEmbedding: number;
 }
 
 export interface TrainConfig {
@@ -87,6 +104,8 @@ export interface TrainConfig {
   r1Weight: number;
   /** Decay of the moving average of G's weights used for sampling (0 = off; e.g. 0.999). @default 0 */
   emaDecay: number;
+  /** model.conditional acgan: weight of the auxiliary classification loss in D's and G's losses (ignored otherwise). @default 1 */
+  acganWeight: number;
   /** Total G steps. Resolved from `epochs` when that is given. */
   steps: number;
   /** Epochs over a finite dataset (null: use `steps`). */
@@ -154,6 +173,10 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     minibatchDims: 5,
     minibatchGroup: 4,
     spectralNorm: 'off',
+    conditional: 'off',
+    numClasses: 0,
+    classNames: [],
+    classEmbedding: 0,
   },
   train: {
     loss: 'non-saturating',
@@ -167,6 +190,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     gpWeight: 10,
     r1Weight: 0,
     emaDecay: 0,
+    acganWeight: 1,
     steps: 2000,
     epochs: null,
     sampleEvery: 100,
@@ -286,6 +310,7 @@ const ENUMS = {
   'model.init': ['glorot', 'dcgan'],
   'model.minibatch': ['off', 'stddev', 'discrimination'],
   'model.spectralNorm': ['off', 'd', 'both'],
+  'model.conditional': ['off', 'projection', 'acgan'],
   'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
@@ -321,6 +346,30 @@ function checkKeys(path: string, user: unknown, ref: unknown): void {
       throw new ForgerError('E_CONFIG', `unknown config key ${path ? `${path}.` : ''}${k}; known: ${Object.keys(ref).join(', ')}`);
     }
     checkKeys(path ? `${path}.${k}` : k, user[k], ref[k]);
+  }
+}
+
+/** MNIST-style uint8 labels: at most 256 classes. */
+export const MAX_CLASSES = 256;
+
+function checkConditional(c: ResolvedConfig): void {
+  const m = c.model;
+  checkInt('model.numClasses', m.numClasses, 0, MAX_CLASSES);
+  checkInt('model.classEmbedding', m.classEmbedding, 0, 4096);
+  if (!Array.isArray(m.classNames) || m.classNames.some((n) => typeof n !== 'string')) fail('model.classNames', m.classNames, 'expected a list of class names');
+  if (m.conditional === 'off') {
+    const why = 'applies only to a class-conditional model; set model.conditional projection or acgan, or use';
+    if (m.numClasses !== 0) fail('model.numClasses', m.numClasses, `${why} 0`);
+    if (m.classNames.length > 0) fail('model.classNames', m.classNames, `${why} []`);
+    if (m.classEmbedding !== 0) fail('model.classEmbedding', m.classEmbedding, `${why} 0`);
+    return;
+  }
+  if (isToyName(c.data.source) || c.data.source === 'circles') {
+    fail('model.conditional', m.conditional, `data source ${c.data.source} has no class labels; use off, or labelled data (mnist, fashion, idx with labels, folder with one subfolder per class)`);
+  }
+  if (m.numClasses === 1) fail('model.numClasses', m.numClasses, 'a conditional model needs at least 2 classes; use 0 (from the data) or 2 or more');
+  if (m.classNames.length > 0 && m.classNames.length !== m.numClasses) {
+    fail('model.classNames', m.classNames, `expected ${m.numClasses} names (model.numClasses), or [] to take them from the data`);
   }
 }
 
@@ -367,6 +416,8 @@ export function validateConfig(c: ResolvedConfig): void {
   if (m.dBatchNorm && (t.loss === 'wgan-gp' || t.r1Weight > 0)) {
     fail('model.dBatchNorm', m.dBatchNorm, `a gradient penalty (${t.loss === 'wgan-gp' ? 'train.loss wgan-gp' : 'train.r1Weight'}) needs per-sample D outputs, which batch norm in D mixes; use --d-batch-norm off`);
   }
+  checkConditional(c);
+  checkNum('train.acganWeight', t.acganWeight, 0, 1e6);
   if (typeof t.emaDecay !== 'number' || !(t.emaDecay === 0 || (t.emaDecay >= 0.5 && t.emaDecay <= 0.99999))) fail('train.emaDecay', t.emaDecay, 'use 0 (off) or a decay in [0.5, 0.99999], e.g. 0.999');
   checkInt('train.steps', t.steps, 1);
   if (t.epochs !== null) checkNum('train.epochs', t.epochs, 0, 1e6, true);
@@ -409,6 +460,31 @@ export function resolveSteps(config: ResolvedConfig, datasetSize: DatasetSize): 
   return deepFreeze({ ...config, train: { ...config.train, steps } });
 }
 
+/**
+ * Fix model.numClasses and model.classNames from the loaded data's classes (conditional
+ * models only; an unconditional config is returned as it is). Values already set (a
+ * resumed run, a config file) must match the data.
+ */
+export function resolveClasses(config: ResolvedConfig, dataClasses: readonly string[] | null): ResolvedConfig {
+  const m = config.model;
+  if (m.conditional === 'off') return config;
+  const source = config.data.path ? `${config.data.source} data ${config.data.path}` : `${config.data.source} data`;
+  if (dataClasses === null) {
+    throw new ForgerError('E_DATA', `model.conditional ${m.conditional} needs class labels, and the ${source} has none (idx: a labels file beside the images; folder: one subfolder per class)`);
+  }
+  const k = dataClasses.length;
+  if (k < 2) throw new ForgerError('E_DATA', `model.conditional ${m.conditional} needs at least 2 classes; the ${source} has ${k} (${dataClasses.join(', ')})`);
+  if (k > MAX_CLASSES) throw new ForgerError('E_DATA', `the ${source} has ${k} classes; at most ${MAX_CLASSES} are supported`);
+  if (m.numClasses !== 0 && m.numClasses !== k) {
+    throw new ForgerError('E_DATA', `model.numClasses ${m.numClasses} does not match the ${k} classes of the ${source}; use 0 (from the data) or ${k}`);
+  }
+  if (m.classNames.length > 0 && JSON.stringify(m.classNames) !== JSON.stringify(dataClasses)) {
+    throw new ForgerError('E_DATA', `model.classNames ${JSON.stringify(m.classNames)} do not match the classes of the ${source}, ${JSON.stringify(dataClasses)}`);
+  }
+  if (m.numClasses === k && m.classNames.length === k) return config;
+  return deepFreeze({ ...config, model: { ...m, numClasses: k, classNames: [...dataClasses] } });
+}
+
 /** The data range fixed by G's output activation. */
 export function dataRange(model: ModelConfig): [number, number] | null {
   return model.output === 'tanh' ? [-1, 1] : model.output === 'sigmoid' ? [0, 1] : null;
@@ -416,4 +492,9 @@ export function dataRange(model: ModelConfig): [number, number] | null {
 
 export function isImageModel(model: ModelConfig): boolean {
   return model.dataShape.length === 3;
+}
+
+/** Whether G and D take a class label (model.conditional projection or acgan). */
+export function isConditional(model: ModelConfig): boolean {
+  return model.conditional !== 'off';
 }
