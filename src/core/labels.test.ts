@@ -5,7 +5,7 @@ import { resolveClasses, resolveConfig } from './config.ts';
 import { ImageSampler } from './data.ts';
 import { ForgerError } from './errors.ts';
 import type { ImageSet } from './image.ts';
-import { classRows, drawLabels, oneHot, parseClass, perClassFor } from './labels.ts';
+import { classRows, drawLabels, listClasses, oneHot, parseClass, perClassFor } from './labels.ts';
 import { Rng } from './rng.ts';
 
 before(async () => {
@@ -52,6 +52,9 @@ test('parseClass takes a name (exact, then any case) or an index; a bad value na
     (e: unknown) => e instanceof ForgerError && e.message === '--class "12" is not one of the 3 classes; use an index 0-2 or a name: 0 T-shirt/top, 1 Trouser, 2 Sneaker',
   );
   assert.throws(() => parseClass('Boot', names, '--class'), /--class "Boot" is not one of the 3 classes/);
+  // numbered classes (MNIST's digits) are listed by number alone
+  assert.throws(() => parseClass('x', ['0', '1', '2'], '--class'), /use an index 0-2 or a name: 0, 1, 2$/);
+  assert.equal(listClasses(Array.from({ length: 20 }, (_, i) => `c${i}`), 2), '0 c0, 1 c1, ... (20 in all)');
 });
 
 test('conditional config: defaults, flags that need it, toy data refused', () => {

@@ -46,9 +46,15 @@ export function perClassFor(n: number, numClasses: number): number {
   return Math.max(1, Math.ceil(n / numClasses));
 }
 
-/** "0 T-shirt/top, 1 Trouser, ..." (at most `max` entries shown). */
+/** Class i for messages: "7 Sneaker", or just "7" where the name is the index (MNIST's digits). */
+export function classLabel(classNames: readonly string[], i: number): string {
+  const name = classNames[i] ?? String(i);
+  return name === String(i) ? name : `${i} ${name}`;
+}
+
+/** "0 T-shirt/top, 1 Trouser, ..." or "0, 1, 2, ..." (at most `max` entries shown). */
 export function listClasses(classNames: readonly string[], max = 12): string {
-  const shown = classNames.slice(0, max).map((n, i) => `${i} ${n}`);
+  const shown = classNames.slice(0, max).map((_, i) => classLabel(classNames, i));
   return classNames.length > max ? `${shown.join(', ')}, ... (${classNames.length} in all)` : shown.join(', ');
 }
 

@@ -1,6 +1,7 @@
 /** forger interpolate RUN: walks through latent space, as a grid (one walk per row) or an animated GIF. */
 import { extname, join } from 'node:path';
 import { isConditional, isImageModel } from '../../core/config.ts';
+import { classLabel } from '../../core/labels.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { makeGrid } from '../../core/image.ts';
 import { lerp, sampleNoise, slerp } from '../../core/noise.ts';
@@ -98,7 +99,7 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
       }
       await writeGif(out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: Math.round(1000 / fps), loop: true });
     }
-    const classes = labels === null ? '' : label !== null ? `, class ${label} ${model.classNames[label]}` : `, walk r in class r mod ${model.numClasses}`;
+    const classes = labels === null ? '' : label !== null ? `, class ${classLabel(model.classNames, label)}` : `, walk r in class r mod ${model.numClasses}`;
     io.out(`forger: wrote ${out} (${rows} walk${rows > 1 ? 's' : ''} of ${steps} steps, ${mode}, ${seeded ? `seeds ${String(values.from)} -> ${String(values.to)}` : `seed ${seed}`}${classes})\n`);
     return 0;
   } finally {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isConditional, isImageModel, type ModelConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { imageAt, makeGrid } from '../../core/image.ts';
-import { listClasses, parseClass, perClassFor } from '../../core/labels.ts';
+import { classLabel, listClasses, parseClass, perClassFor } from '../../core/labels.ts';
 import { Rng } from '../../core/rng.ts';
 import { sample, sampleClassRows, toPixels } from '../../core/sample.ts';
 import { isToyName, modeStats, sampleToy, toyRange } from '../../core/toy2d.ts';
@@ -75,7 +75,7 @@ export async function sampleCommand(argv: string[], io: Io): Promise<number> {
       : sample(run.generator, model, n, rng, label === null ? null : new Int32Array(n).fill(label));
     const count = perClass > 0 ? perClass * model.numClasses : n;
     const labelOf = (i: number): number | null => (perClass > 0 ? Math.floor(i / perClass) : label);
-    const what = perClass > 0 ? `, ${perClass} per class; rows: ${listClasses(model.classNames, 256)}` : label !== null ? `, class ${label} ${model.classNames[label]}` : '';
+    const what = perClass > 0 ? `, ${perClass} per class; rows: ${listClasses(model.classNames, 256)}` : label !== null ? `, class ${classLabel(model.classNames, label)}` : '';
     if (!isImageModel(model)) {
       const format = choiceOption(values, 'format', ['csv', 'json', 'png'] as const, 'csv');
       const pts = Array.from({ length: n }, (_, i) => [values32[2 * i]!, values32[2 * i + 1]!] as const);

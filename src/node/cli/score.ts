@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import { dataRange, isConditional, isImageModel } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { fromUint8 } from '../../core/image.ts';
+import { classLabel } from '../../core/labels.ts';
 import { scoreConditional, scoreReal } from '../../core/sample.ts';
 import { setupBackend } from '../backend/setup.ts';
 import { decodeImage } from '../data/decode.ts';
@@ -88,7 +89,7 @@ export async function scoreCommand(argv: string[], io: Io): Promise<number> {
     if (values.json) {
       io.out(JSON.stringify(rows, null, 2) + '\n');
     } else {
-      rows.forEach((r) => io.out(`${r.pReal.toFixed(4)}  class ${r.class} ${r.className}${r.pClass === undefined ? '' : ` (p ${r.pClass.toFixed(3)})`}  ${r.file}\n`));
+      rows.forEach((r) => io.out(`${r.pReal.toFixed(4)}  class ${classLabel(model.classNames, r.class)}${r.pClass === undefined ? '' : ` (p ${r.pClass.toFixed(3)})`}  ${r.file}\n`));
     }
     return 0;
   } finally {
