@@ -467,7 +467,7 @@ export function resolveSteps(config: ResolvedConfig, datasetSize: DatasetSize): 
  */
 export function resolveClasses(config: ResolvedConfig, dataClasses: readonly string[] | null): ResolvedConfig {
   const m = config.model;
-  if (m.conditional === 'off') return config;
+  if (!isConditional(m)) return config;
   const source = config.data.path ? `${config.data.source} data ${config.data.path}` : `${config.data.source} data`;
   if (dataClasses === null) {
     throw new ForgerError('E_DATA', `model.conditional ${m.conditional} needs class labels, and the ${source} has none (idx: a labels file beside the images; folder: one subfolder per class)`);
@@ -494,7 +494,10 @@ export function isImageModel(model: ModelConfig): boolean {
   return model.dataShape.length === 3;
 }
 
-/** Whether G and D take a class label (model.conditional projection or acgan). */
+/**
+ * Whether G and D take a class label (model.conditional projection or acgan). A config saved
+ * before the option existed has no conditional key: unconditional.
+ */
 export function isConditional(model: ModelConfig): boolean {
-  return model.conditional !== 'off';
+  return model.conditional === 'projection' || model.conditional === 'acgan';
 }

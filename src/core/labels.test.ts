@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { resolveClasses, resolveConfig } from './config.ts';
+import { isConditional, resolveClasses, resolveConfig } from './config.ts';
 import { ImageSampler } from './data.ts';
 import { ForgerError } from './errors.ts';
 import type { ImageSet } from './image.ts';
@@ -88,6 +88,10 @@ test('resolveClasses fixes K and the names from the data, and checks values alre
   assert.throws(() => resolveClasses(c, ['only']), isData(/needs at least 2 classes; the mnist data has 1 \(only\)/));
   const off = resolveConfig({}, 'mnist-dcgan');
   assert.equal(resolveClasses(off, ['a', 'b']), off);
+  // a config saved before the option existed has no conditional key: unconditional
+  const { conditional: _, ...older } = off.model;
+  assert.equal(isConditional(older as typeof off.model), false);
+  assert.equal(isConditional(c.model), true);
 });
 
 /** 10 one-pixel images whose pixel value is the image's index, labelled index mod 3. */

@@ -15,7 +15,7 @@
  * saved models anywhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config.ts';
+import { isConditional, type ModelConfig } from '../config.ts';
 import { ForgerError } from '../errors.ts';
 import { Rng } from '../rng.ts';
 import { dcganDiscriminatorLayers, dcganGeneratorLayers } from './dcgan.ts';
@@ -34,7 +34,7 @@ class Chain {
 
 /** K, checked: the builders need the number of classes fixed (resolveClasses does it from the data). */
 export function classCount(m: ModelConfig): number {
-  if (m.conditional === 'off') throw new ForgerError('E_CONFIG', 'model.conditional is off; this model takes no labels');
+  if (!isConditional(m)) throw new ForgerError('E_CONFIG', 'model.conditional is off; this model takes no labels');
   if (!Number.isInteger(m.numClasses) || m.numClasses < 2) {
     throw new ForgerError('E_CONFIG', `model.numClasses ${m.numClasses} is not a number of classes; load the data first (resolveClasses fixes it from the labels) or set it to 2 or more`);
   }
