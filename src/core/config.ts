@@ -23,6 +23,12 @@ export type MinibatchMode = 'off' | 'stddev' | 'discrimination';
 export type SpectralNormMode = 'off' | 'd' | 'both';
 /** Learning-rate schedule over train.steps: constant, or decayed to 0 at the last step. */
 export type LrDecay = 'off' | 'linear' | 'cosine';
+/**
+ * Class-conditional GAN: which discriminator takes the label. 'projection' (Miyato & Koyama
+ * 2018): D(x, y) = psi(phi(x)) + <embed(y), phi(x)>. 'acgan' (Odena et al. 2017): D(x) has the
+ * adversarial logit and a class head on the same features. G takes the label either way.
+ */
+export type ConditionalMode = 'off' | 'projection' | 'acgan';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
@@ -71,6 +77,17 @@ export interface ModelConfig {
   spectralNorm: SpectralNormMode;
   /** PacGAN (Lin et al. 2018): D judges packs of this many samples, concatenated (1 = off); must divide train.batchSize. @default 1 */
   pack: number;
+  /** Class-conditional G and D: off, a projection D, or an auxiliary-classifier D. @default 'off' */
+  conditional: ConditionalMode;
+  /** Number of classes K (conditional only); 0 = take it from the data when it is loaded. @default 0 */
+  numClasses: number;
+  /** Class names in label order (conditional only); [] = from the data (digits, Fashion names, subfolders). @default [] */
+  classNames: string[];
+  /**
+   * G's label input: 0 = the one-hot [K] concatenated with z; N > 0 = a learned N-dim embedding of it
+   * (the one-hot times a [K, N] matrix, a bias-free dense layer) concatenated with z. @default 0
+   */
+  classEmbedding: number;
 }
 
 export interface TrainConfig {
@@ -111,6 +128,8 @@ export interface TrainConfig {
   instanceNoiseSteps: number | null;
   /** DiffAugment (Zhao et al. 2020) of every input of D: 'off', or a comma list of translation, cutout, color. @default 'off' */
   diffAugment: string;
+  /** model.conditional acgan: weight of the auxiliary classification loss in D's and G's losses (ignored otherwise). @default 1 */
+  acganWeight: number;
   /** Total G steps. Resolved from `epochs` when that is given. */
   steps: number;
   /** Epochs over a finite dataset (null: use `steps`). */
@@ -179,6 +198,10 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     minibatchGroup: 4,
     spectralNorm: 'off',
     pack: 1,
+    conditional: 'off',
+    numClasses: 0,
+    classNames: [],
+    classEmbedding: 0,
   },
   train: {
     loss: 'non-saturating',
@@ -199,6 +222,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     instanceNoise: 0,
     instanceNoiseSteps: null,
     diffAugment: 'off',
+    acganWeight: 1,
     steps: 2000,
     epochs: null,
     sampleEvery: 100,
@@ -318,6 +342,7 @@ const ENUMS = {
   'model.init': ['glorot', 'dcgan'],
   'model.minibatch': ['off', 'stddev', 'discrimination'],
   'model.spectralNorm': ['off', 'd', 'both'],
+  'model.conditional': ['off', 'projection', 'acgan'],
   'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
   'train.lrDecay': ['off', 'linear', 'cosine'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
@@ -354,6 +379,32 @@ function checkKeys(path: string, user: unknown, ref: unknown): void {
       throw new ForgerError('E_CONFIG', `unknown config key ${path ? `${path}.` : ''}${k}; known: ${Object.keys(ref).join(', ')}`);
     }
     checkKeys(path ? `${path}.${k}` : k, user[k], ref[k]);
+  }
+}
+
+/** MNIST-style uint8 labels: at most 256 classes. */
+export const MAX_CLASSES = 256;
+
+function checkConditional(c: ResolvedConfig): void {
+  const m = c.model;
+  checkInt('model.numClasses', m.numClasses, 0, MAX_CLASSES);
+  checkInt('model.classEmbedding', m.classEmbedding, 0, 4096);
+  if (!Array.isArray(m.classNames) || m.classNames.some((n) => typeof n !== 'string')) fail('model.classNames', m.classNames, 'expected a list of class names');
+  if (m.conditional === 'off') {
+    const why = 'applies only to a class-conditional model; set model.conditional projection or acgan, or use';
+    if (m.numClasses !== 0) fail('model.numClasses', m.numClasses, `${why} 0`);
+    if (m.classNames.length > 0) fail('model.classNames', m.classNames, `${why} []`);
+    if (m.classEmbedding !== 0) fail('model.classEmbedding', m.classEmbedding, `${why} 0`);
+    return;
+  }
+  if (isToyName(c.data.source) || c.data.source === 'circles') {
+    fail('model.conditional', m.conditional, `data source ${c.data.source} has no class labels; use off, or labelled data (mnist, fashion, idx with labels, folder with one subfolder per class)`);
+  }
+  if (c.train.featureMatching > 0) fail('train.featureMatching', c.train.featureMatching, `feature matching is not supported with model.conditional ${m.conditional}; use 0`);
+  if (m.pack > 1) fail('model.pack', m.pack, `PacGAN packing is not supported with model.conditional ${m.conditional} (a pack would mix labels); use 1`);
+  if (m.numClasses === 1) fail('model.numClasses', m.numClasses, 'a conditional model needs at least 2 classes; use 0 (from the data) or 2 or more');
+  if (m.classNames.length > 0 && m.classNames.length !== m.numClasses) {
+    fail('model.classNames', m.classNames, `expected ${m.numClasses} names (model.numClasses), or [] to take them from the data`);
   }
 }
 
@@ -405,6 +456,8 @@ export function validateConfig(c: ResolvedConfig): void {
   if (m.dBatchNorm && (t.loss === 'wgan-gp' || t.r1Weight > 0)) {
     fail('model.dBatchNorm', m.dBatchNorm, `a gradient penalty (${t.loss === 'wgan-gp' ? 'train.loss wgan-gp' : 'train.r1Weight'}) needs per-sample D outputs, which batch norm in D mixes; use --d-batch-norm off`);
   }
+  checkConditional(c);
+  checkNum('train.acganWeight', t.acganWeight, 0, 1e6);
   if (typeof t.emaDecay !== 'number' || !(t.emaDecay === 0 || (t.emaDecay >= 0.5 && t.emaDecay <= 0.99999))) fail('train.emaDecay', t.emaDecay, 'use 0 (off) or a decay in [0.5, 0.99999], e.g. 0.999');
   checkInt('train.steps', t.steps, 1);
   checkRemedies(c);
@@ -497,6 +550,31 @@ export function lrFactor(decay: LrDecay, step: number, steps: number): number {
   return decay === 'linear' ? 1 - t : (1 + Math.cos(Math.PI * t)) / 2;
 }
 
+/**
+ * Fix model.numClasses and model.classNames from the loaded data's classes (conditional
+ * models only; an unconditional config is returned as it is). Values already set (a
+ * resumed run, a config file) must match the data.
+ */
+export function resolveClasses(config: ResolvedConfig, dataClasses: readonly string[] | null): ResolvedConfig {
+  const m = config.model;
+  if (!isConditional(m)) return config;
+  const source = config.data.path ? `${config.data.source} data ${config.data.path}` : `${config.data.source} data`;
+  if (dataClasses === null) {
+    throw new ForgerError('E_DATA', `model.conditional ${m.conditional} needs class labels, and the ${source} has none (idx: a labels file beside the images; folder: one subfolder per class)`);
+  }
+  const k = dataClasses.length;
+  if (k < 2) throw new ForgerError('E_DATA', `model.conditional ${m.conditional} needs at least 2 classes; the ${source} has ${k} (${dataClasses.join(', ')})`);
+  if (k > MAX_CLASSES) throw new ForgerError('E_DATA', `the ${source} has ${k} classes; at most ${MAX_CLASSES} are supported`);
+  if (m.numClasses !== 0 && m.numClasses !== k) {
+    throw new ForgerError('E_DATA', `model.numClasses ${m.numClasses} does not match the ${k} classes of the ${source}; use 0 (from the data) or ${k}`);
+  }
+  if (m.classNames.length > 0 && JSON.stringify(m.classNames) !== JSON.stringify(dataClasses)) {
+    throw new ForgerError('E_DATA', `model.classNames ${JSON.stringify(m.classNames)} do not match the classes of the ${source}, ${JSON.stringify(dataClasses)}`);
+  }
+  if (m.numClasses === k && m.classNames.length === k) return config;
+  return deepFreeze({ ...config, model: { ...m, numClasses: k, classNames: [...dataClasses] } });
+}
+
 /** The data range fixed by G's output activation. */
 export function dataRange(model: ModelConfig): [number, number] | null {
   return model.output === 'tanh' ? [-1, 1] : model.output === 'sigmoid' ? [0, 1] : null;
@@ -504,4 +582,12 @@ export function dataRange(model: ModelConfig): [number, number] | null {
 
 export function isImageModel(model: ModelConfig): boolean {
   return model.dataShape.length === 3;
+}
+
+/**
+ * Whether G and D take a class label (model.conditional projection or acgan). A config saved
+ * before the option existed has no conditional key: unconditional.
+ */
+export function isConditional(model: ModelConfig): boolean {
+  return model.conditional === 'projection' || model.conditional === 'acgan';
 }

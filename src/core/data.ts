@@ -15,19 +15,28 @@ export interface RealData {
   readonly size: number | null;
   /** Shape of one sample. */
   readonly shape: number[];
+  /** Class names in label order when the samples carry labels (conditional training); null otherwise. */
+  readonly classNames: readonly string[] | null;
   /** The next `n` samples, [n, ...shape]. */
   batch(n: number): tf.Tensor;
+  /**
+   * The next `n` samples with their labels in [0, classNames.length); the same samples
+   * and the same state as batch(n). Only where classNames is set.
+   */
+  labeledBatch?(n: number): { x: tf.Tensor; labels: Int32Array };
   getState(): SamplerState;
   setState(state: SamplerState): void;
 }
 
 /**
  * A finite image set, visited in a fresh permutation each epoch. The permutation
- * of epoch e comes from (seed, e), so the state is just (epoch, cursor).
+ * of epoch e comes from (seed, e), so the state is just (epoch, cursor). With labels
+ * (set.labels and set.classNames), labeledBatch returns each image's label with it.
  */
 export class ImageSampler implements RealData {
   readonly size: number;
   readonly shape: number[];
+  readonly classNames: readonly string[] | null;
   private epoch = 0;
   private cursor = 0;
   private perm: Int32Array;
@@ -40,6 +49,10 @@ export class ImageSampler implements RealData {
     if (set.count < 1) throw new ForgerError('E_DATA', 'the dataset is empty');
     this.size = set.count;
     this.shape = [...set.shape];
+    this.classNames = set.labels && set.classNames ? [...set.classNames] : null;
+    if (this.classNames && set.labels!.length !== set.count) {
+      throw new ForgerError('E_DATA', `the dataset has ${set.labels!.length} labels for ${set.count} images`);
+    }
     this.perm = this.permutation(0);
   }
 
@@ -50,19 +63,36 @@ export class ImageSampler implements RealData {
     return p;
   }
 
-  batch(n: number): tf.Tensor {
-    const per = this.shape.reduce((a, b) => a * b, 1);
-    const out = new Float32Array(n * per);
+  /** The indices of the next n images, advancing the epoch and cursor. */
+  private next(n: number): Int32Array {
+    const idx = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       if (this.cursor >= this.size) {
         this.epoch += 1;
         this.cursor = 0;
         this.perm = this.permutation(this.epoch);
       }
-      const j = this.perm[this.cursor++]!;
-      fromUint8(this.set.pixels.subarray(j * per, (j + 1) * per), this.range, out.subarray(i * per, (i + 1) * per));
+      idx[i] = this.perm[this.cursor++]!;
     }
-    return tf.tensor(out, [n, ...this.shape]);
+    return idx;
+  }
+
+  private pixels(idx: Int32Array): tf.Tensor {
+    const per = this.shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(idx.length * per);
+    idx.forEach((j, i) => fromUint8(this.set.pixels.subarray(j * per, (j + 1) * per), this.range, out.subarray(i * per, (i + 1) * per)));
+    return tf.tensor(out, [idx.length, ...this.shape]);
+  }
+
+  batch(n: number): tf.Tensor {
+    return this.pixels(this.next(n));
+  }
+
+  labeledBatch(n: number): { x: tf.Tensor; labels: Int32Array } {
+    const labels = this.set.labels;
+    if (!this.classNames || !labels) throw new ForgerError('E_DATA', 'this dataset has no class labels');
+    const idx = this.next(n);
+    return { x: this.pixels(idx), labels: Int32Array.from(idx, (j) => labels[j]!) };
   }
 
   getState(): SamplerState {
@@ -80,6 +110,7 @@ export class ImageSampler implements RealData {
 /** Endless data drawn from a seeded stream: 2D toy mixtures and 3x3 circles. */
 export class StreamSampler implements RealData {
   readonly size = null;
+  readonly classNames = null;
   private rng: Rng;
 
   constructor(

@@ -21,6 +21,8 @@ export interface ImageSet {
   pixels: Uint8Array;
   /** Class labels when the source has them. */
   labels: Uint8Array | null;
+  /** The name of each label value (label i is classNames[i]), when there are labels. */
+  classNames?: string[];
   /** Where each image came from (folders), for messages. */
   names?: string[];
 }

@@ -63,6 +63,19 @@ export function generatorLoss(fakeLogits: tf.Tensor, loss: LossName): tf.Scalar 
   });
 }
 
+/**
+ * AC-GAN's auxiliary loss (Odena et al. 2017): the cross-entropy of D's class logits
+ * [B, K] against the one-hot labels [B, K], mean over the batch:
+ *   -mean_i sum_c y_ic log softmax(l_i)_c
+ * D minimises it on real and fake samples, G on its fakes (each weighted by train.acganWeight).
+ */
+export function classLoss(classLogits: tf.Tensor, oneHotLabels: tf.Tensor): tf.Scalar {
+  if (classLogits.rank !== 2 || !tf.util.arraysEqual(classLogits.shape, oneHotLabels.shape)) {
+    throw new ForgerError('E_SHAPE', `class logits [${classLogits.shape}] and one-hot labels [${oneHotLabels.shape}] must both be [batch, classes]`);
+  }
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHotLabels, tf.logSoftmax(classLogits)), 1))) as tf.Scalar);
+}
+
 /** Mean D output as a probability, for the D(x) and D(G(z)) curves. */
 export function meanProbability(logits: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.sigmoid(logits)) as tf.Scalar);

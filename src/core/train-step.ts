@@ -1,15 +1,16 @@
 /**
  * One GAN training iteration, as in the PyTorch DCGAN example and seeds 002/003:
  * dSteps discriminator updates, then one generator update, each network through
- * its own optimizer and variable list.
+ * its own optimizer and variable list. A class-conditional GAN (models/conditional.ts)
+ * passes one-hot labels beside the reals and the noise.
  */
 import * as tf from '@tensorflow/tfjs';
 import { diffAugment } from './augment.ts';
-import type { AugmentOp, LossName } from './config.ts';
+import type { AugmentOp, ConditionalMode, LossName } from './config.ts';
 import { ForgerError } from './errors.ts';
 import { generatorObjective, meanFeatures } from './feature-matching.ts';
 import { addInstanceNoise } from './instance-noise.ts';
-import { discriminatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, r1Penalty } from './losses.ts';
+import { classLoss, discriminatorLoss, gradientPenalty, inputGradient, interpolates, meanOutput, r1Penalty } from './losses.ts';
 import type { Adam } from './optim.ts';
 import type { Rng } from './rng.ts';
 
@@ -31,7 +32,7 @@ export interface StepModels {
   penaltyRng?: Rng;
   /**
    * Feature matching: G's loss gets weight * L_FM on the features of `view` (featureView(D, layer):
-   * D's layers with outputs [features, logit]). Absent: off.
+   * D's layers with outputs [features, logit]). Absent: off. Unconditional D only.
    */
   featureMatching?: { view: tf.LayersModel; weight: number };
   /** Weight of G's adversarial loss (0: feature matching alone). @default 1 */
@@ -40,6 +41,24 @@ export interface StepModels {
   augment?: { ops: readonly AugmentOp[]; range: [number, number]; rng: Rng };
   /** Instance noise of this iteration: sigma_t (see instanceNoiseSigma) and the stream of n. Absent or sigma 0: off. */
   instanceNoise?: { sigma: number; rng: Rng };
+  /** Class-conditional G and D (then trainStep needs labels). @default 'off' */
+  conditional?: ConditionalMode;
+  /** acgan: weight of the class cross-entropy in D's and G's losses. @default 1 */
+  acganWeight?: number;
+}
+
+/** One-hot labels [B, K] for a conditional step, one per D step as reals and zs. */
+export interface StepLabels {
+  /** The labels of each real batch. */
+  real: tf.Tensor[];
+  /** The labels G is asked for with each noise batch (the last one is also G's). */
+  fake: tf.Tensor[];
+}
+
+/** D's outputs on a batch: the adversarial logit [B, 1], and AC-GAN's class logits [B, K]. */
+interface DOutputs {
+  logit: tf.Tensor;
+  classLogits: tf.Tensor | null;
 }
 
 /**
@@ -87,12 +106,7 @@ function reseedDropout(model: tf.LayersModel, rng: Rng): void {
   }
 }
 
-function logits(model: tf.LayersModel, x: tf.Tensor, rng: Rng): tf.Tensor {
-  reseedDropout(model, rng);
-  return model.apply(x, { training: true }) as tf.Tensor;
-}
-
-/** [features, logit] from D's feature view: one forward pass through D's layers, dropout reseeded as in logits(). */
+/** [features, logit] from D's feature view: one forward pass through D's layers, dropout reseeded as in discriminate(). */
 function featuresAndLogits(view: tf.LayersModel, x: tf.Tensor, rng: Rng): [tf.Tensor, tf.Tensor] {
   reseedDropout(view, rng);
   return view.apply(x, { training: true }) as [tf.Tensor, tf.Tensor];
@@ -114,15 +128,36 @@ function dInput(s: StepModels, x: tf.Tensor): tf.Tensor {
   });
 }
 
+/** D on x in training mode; y (one-hot) is a second input only for the projection D. */
+function discriminate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor | null, mode: ConditionalMode, rng: Rng): DOutputs {
+  reseedDropout(model, rng);
+  const out = model.apply(mode === 'projection' ? [x, y!] : x, { training: true }) as tf.Tensor | tf.Tensor[];
+  if (mode === 'acgan') {
+    const [logit, classLogits] = out as tf.Tensor[];
+    return { logit: logit!, classLogits: classLogits! };
+  }
+  return { logit: out as tf.Tensor, classLogits: null };
+}
+
 /**
  * @param reals dSteps real batches
  * @param zs dSteps noise batches; the last one is also G's. As in the PyTorch example, the
  *   last D update and the G update share one G forward pass (its output is D's fake batch
  *   and the start of G's gradient), so G's batch-norm statistics move once per iteration.
+ * @param labels one-hot labels of the reals and of the fakes G is asked for (conditional only)
  * @returns a [4] tensor: lossD, lossG, dReal, dFake (one read-back for all)
  */
-export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): tf.Tensor1D {
+export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[], labels?: StepLabels): tf.Tensor1D {
   const { generator: G, discriminator: D, dropoutRng: rng } = s;
+  const mode = s.conditional ?? 'off';
+  const acganWeight = s.acganWeight ?? 1;
+  if (mode !== 'off' && (labels === undefined || labels.real.length !== reals.length || labels.fake.length !== zs.length)) {
+    throw new ForgerError('E_CONFIG', `trainStep: a conditional (${mode}) GAN needs one-hot labels for each real and each noise batch`);
+  }
+  if (mode === 'off' && labels !== undefined) throw new ForgerError('E_CONFIG', 'trainStep: labels were given to an unconditional GAN (set conditional)');
+  // G(z) or G(z, y); D(x), D(x, y) or AC-GAN's D(x) with class logits
+  const generate = (k: number): tf.Tensor => G.apply(mode === 'off' ? zs[k]! : [zs[k]!, labels!.fake[k]!], { training: true }) as tf.Tensor;
+  const discriminateAt = (x: tf.Tensor, y: tf.Tensor | null): DOutputs => discriminate(D, x, y, mode, rng);
   const dVars = trainableVariables(D);
   const gVars = trainableVariables(G);
   // Scalars kept out of the optimizer's tidy scopes; the last D update's values are reported.
@@ -131,33 +166,62 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
   const gpWeight = s.gpWeight ?? 10;
   const r1Weight = s.r1Weight ?? 0;
   if (s.loss === 'wgan-gp' && s.penaltyRng === undefined) throw new ForgerError('E_CONFIG', 'trainStep: loss wgan-gp needs a penaltyRng for the interpolation weights');
-  const critic = (x: tf.Tensor): tf.Tensor => logits(D, x, rng);
+  // The penalties differentiate the adversarial logit with respect to x only; a projection D's label is held fixed.
+  const critic = (y: tf.Tensor | null) => (x: tf.Tensor): tf.Tensor => discriminateAt(x, y).logit;
 
   // (1) D: maximise log D(x) + log(1 - D(G(z))), i.e. minimise BCE(D(x), 1) + BCE(D(G(z)), 0)
   // (or hinge, lsgan, wgan-gp: see discriminatorLoss), plus the gradient penalties.
   // D's gradient stops at `fake`: only D's variables are differentiated.
   // The penalties take grad_x D inside this closure, so the optimizer's tape records that
   // backward pass too and differentiates through it (double backprop). Every D forward,
-  // the penalties' included, goes through logits(), so dropout gets a fresh mask each time.
-  const updateD = (realBatch: tf.Tensor, fakeBatch: tf.Tensor): void => {
+  // the penalties' included, goes through discriminate(), so dropout gets a fresh mask each time.
+  // AC-GAN adds w CE(class logits, y) on reals and on fakes to D's loss (maximising the
+  // log-likelihood of the right class, L_C in Odena et al.), and w CE on fakes to G's.
+  const keptClassLogits: tf.Tensor[] = [];
+  const updateD = (k: number, fakeBatch: tf.Tensor): void => {
     tf.dispose([kept.lossD ?? [], kept.dReal ?? [], kept.dFake ?? []]);
     // D's inputs (augmented, noisy when enabled), drawn outside the closure like eps.
-    const real = dInput(s, realBatch);
+    const real = dInput(s, reals[k]!);
     const fake = dInput(s, fakeBatch);
+    const yReal = mode === 'off' ? null : labels!.real[k]!;
+    const yFake = mode === 'off' ? null : labels!.fake[k]!;
     // eps ~ U[0, 1), one per sample, drawn outside the closure so the stream's use is plain.
     const eps = s.loss === 'wgan-gp' ? Float32Array.from({ length: real.shape[0]! }, () => s.penaltyRng!.next()) : null;
     const lossD = s.optD.minimize(
       () => {
-        // R1 needs grad_x D(x) on the reals: take it with the forward pass that the loss uses.
-        const r1 = r1Weight > 0 ? inputGradient(critic, real) : null;
-        const realLogits = r1 ? r1.logits : critic(real);
-        const fakeLogits = critic(fake);
+        // R1 needs grad_x D(x) on the reals: take it with the forward pass that the loss uses
+        // (AC-GAN's class logits of that pass are kept aside: the penalty differentiates the logit only).
+        let realOut: DOutputs;
+        let r1: { grad: tf.Tensor } | null = null;
+        if (r1Weight > 0) {
+          let classLogits = null as tf.Tensor | null; // set inside the critic
+          const g = inputGradient((x) => {
+            const o = discriminateAt(x, yReal);
+            if (o.classLogits) classLogits = tf.keep(o.classLogits);
+            return o.logit;
+          }, real);
+          if (classLogits) keptClassLogits.push(classLogits);
+          realOut = { logit: g.logits, classLogits };
+          r1 = g;
+        } else {
+          realOut = discriminateAt(real, yReal);
+        }
+        const realLogits = realOut.logit;
+        const fakeOut = discriminateAt(fake, yFake);
         kept.dReal = tf.keep(meanOutput(realLogits, s.loss));
-        kept.dFake = tf.keep(meanOutput(fakeLogits, s.loss));
-        let loss = discriminatorLoss(realLogits, fakeLogits, s.labelSmoothing, s.loss);
+        kept.dFake = tf.keep(meanOutput(fakeOut.logit, s.loss));
+        let loss = discriminatorLoss(realLogits, fakeOut.logit, s.labelSmoothing, s.loss);
+        if (mode === 'acgan') {
+          // + w [CE(c(x), y) + CE(c(G(z, y~)), y~)]
+          const ce = tf.add(classLoss(realOut.classLogits!, yReal!), classLoss(fakeOut.classLogits!, yFake!));
+          loss = tf.add(loss, tf.mul(ce, acganWeight));
+        }
         if (eps) {
-          // WGAN-GP: + lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ = eps x + (1 - eps) G(z)
-          const { grad } = inputGradient(critic, interpolates(real, fake, tf.tensor1d(eps)));
+          // WGAN-GP: + lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ = eps x + (1 - eps) G(z); a projection
+          // D sees the labels mixed alike, y^ = eps y + (1 - eps) y~ (the point between the two pairs)
+          const e = tf.tensor1d(eps);
+          const yHat = mode === 'projection' ? interpolates(yReal!, yFake!, e) : null;
+          const { grad } = inputGradient(critic(yHat), interpolates(real, fake, e));
           loss = tf.add(loss, gradientPenalty(grad, gpWeight));
         }
         // R1: + (gamma / 2) E||grad_x D(x)||^2
@@ -168,33 +232,40 @@ export function trainStep(s: StepModels, reals: tf.Tensor[], zs: tf.Tensor[]): t
       dVars,
     );
     kept.lossD = lossD === null ? null : tf.keep(lossD);
-    if (real !== realBatch) real.dispose();
+    tf.dispose(keptClassLogits.splice(0));
+    if (real !== reals[k]) real.dispose();
     if (fake !== fakeBatch) fake.dispose();
   };
   const last = reals.length - 1;
   for (let k = 0; k < last; k++) {
-    const fake = tf.tidy(() => G.apply(zs[k]!, { training: true }) as tf.Tensor);
-    updateD(reals[k]!, fake);
+    const fake = tf.tidy(() => generate(k));
+    updateD(k, fake);
     fake.dispose();
   }
 
   // (2) G: non-saturating, maximise log D(G(z)) (or minimax: minimise log(1 - D(G(z)));
   // hinge, wgan-gp: maximise D(G(z)); lsgan: minimise (D(G(z)) - 1)^2 / 2), through the D
   // just updated; with feature matching, times adversarialWeight, plus
-  // weight * mean_k(E f(x)_k - E f(G(z))_k)^2. G(z) is computed once, under G's gradient
-  // tape; the last D update runs on it in between, off that tape. Only G's variables are
-  // updated: D's weights stay as its own update left them.
+  // weight * mean_k(E f(x)_k - E f(G(z))_k)^2; AC-GAN adds w CE(c(G(z, y~)), y~). G(z) is
+  // computed once, under G's gradient tape; the last D update runs on it in between, off
+  // that tape. Only G's variables are updated: D's weights stay as its own update left them.
   const fm = s.featureMatching && s.featureMatching.weight > 0 ? s.featureMatching : null;
+  if (fm && mode !== 'off') throw new ForgerError('E_CONFIG', `trainStep: feature matching is not supported with a conditional (${mode}) D`);
   const advWeight = s.adversarialWeight ?? 1;
   const lossG = s.optG.minimize(
     () => {
-      const fake = G.apply(zs[last]!, { training: true }) as tf.Tensor;
-      outsideTape(() => updateD(reals[last]!, fake));
-      if (!fm) return generatorObjective(logits(D, dInput(s, fake), rng), s.loss, advWeight, null);
-      // E f(x) on a real batch (its own augmentation and noise), off the tape: a constant for G.
-      const realMean = outsideTape(() => tf.tidy(() => meanFeatures(featuresAndLogits(fm.view, dInput(s, reals[last]!), rng)[0])));
-      const [fakeFeatures, fakeLogits] = featuresAndLogits(fm.view, dInput(s, fake), rng);
-      return generatorObjective(fakeLogits, s.loss, advWeight, { weight: fm.weight, realMean, fakeFeatures });
+      const fake = generate(last);
+      outsideTape(() => updateD(last, fake));
+      if (fm) {
+        // E f(x) on a real batch (its own augmentation and noise), off the tape: a constant for G.
+        const realMean = outsideTape(() => tf.tidy(() => meanFeatures(featuresAndLogits(fm.view, dInput(s, reals[last]!), rng)[0])));
+        const [fakeFeatures, fakeLogits] = featuresAndLogits(fm.view, dInput(s, fake), rng);
+        return generatorObjective(fakeLogits, s.loss, advWeight, { weight: fm.weight, realMean, fakeFeatures });
+      }
+      const yFake = mode === 'off' ? null : labels!.fake[last]!;
+      const out = discriminateAt(dInput(s, fake), yFake);
+      const loss = generatorObjective(out.logit, s.loss, advWeight, null);
+      return mode === 'acgan' ? tf.add(loss, tf.mul(classLoss(out.classLogits!, yFake!), acganWeight)) : loss;
     },
     true,
     gVars,

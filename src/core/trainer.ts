@@ -4,18 +4,19 @@
  * restored (resume gives the same weights as an uninterrupted run).
  */
 import * as tf from '@tensorflow/tfjs';
-import { dataRange, lrFactor, parseAugmentList, type AugmentOp, type ResolvedConfig } from './config.ts';
+import { dataRange, isConditional, lrFactor, parseAugmentList, resolveClasses, type AugmentOp, type ResolvedConfig } from './config.ts';
 import type { RealData, SamplerState } from './data.ts';
 import { ForgerError } from './errors.ts';
 import { copyWeights, updateAverage } from './ema.ts';
 import { featureView } from './feature-matching.ts';
 import { instanceNoiseSigma } from './instance-noise.ts';
+import { classRows, drawLabels, oneHot, perClassFor } from './labels.ts';
 import { buildGenerator, buildModels, disposeModels } from './models/index.ts';
 import { sampleNoise } from './noise.ts';
 import { Adam, type AdamState } from './optim.ts';
 import { Rng, type RngState } from './rng.ts';
 import { generate } from './sample.ts';
-import { readMetrics, trainStep, type StepMetrics } from './train-step.ts';
+import { readMetrics, trainStep, type StepLabels, type StepMetrics } from './train-step.ts';
 
 export interface HistoryRow extends StepMetrics {
   step: number;
@@ -30,10 +31,10 @@ export interface RunState {
   step: number;
   /**
    * penalty: wgan-gp's interpolation weights; instanceNoise: the instance noise n; augment: DiffAugment's
-   * parameters. The optional streams are absent in checkpoints written before they existed (then
-   * derived from the seed: no run drew from them until then).
+   * parameters; labels: the classes asked of a conditional G. The optional streams are absent in
+   * checkpoints written before they existed (then derived from the seed: no run drew from them until then).
    */
-  rng: { noise: RngState; dropout: RngState; penalty?: RngState; instanceNoise?: RngState; augment?: RngState };
+  rng: { noise: RngState; dropout: RngState; penalty?: RngState; instanceNoise?: RngState; augment?: RngState; labels?: RngState };
   data: SamplerState;
   history: HistoryRow[];
   elapsed: number;
@@ -50,6 +51,8 @@ export interface TrainCallbacks {
 }
 
 export class GanRun {
+  /** The config, with model.numClasses and model.classNames fixed from the data for a conditional run. */
+  readonly config: ResolvedConfig;
   readonly generator: tf.LayersModel;
   readonly discriminator: tf.LayersModel;
   /** The moving average of G's weights (train.emaDecay > 0), which sampling uses; null when off. */
@@ -67,14 +70,16 @@ export class GanRun {
   /** D's layers with outputs [features, logit], for feature matching (train.featureMatching > 0); null when off. */
   readonly featureView: tf.LayersModel | null;
   private readonly augmentOps: AugmentOp[];
+  private readonly labelRng: Rng;
   /** The same noise for every progress grid, so grids are comparable across steps. */
   readonly fixedNoise: Float32Array;
 
   constructor(
-    readonly config: ResolvedConfig,
+    config: ResolvedConfig,
     readonly data: RealData,
   ) {
-    const { model, train, seed } = config;
+    this.config = resolveClasses(config, data.classNames);
+    const { model, train, seed } = this.config;
     const models = buildModels(model, seed);
     this.generator = models.generator;
     this.discriminator = models.discriminator;
@@ -99,6 +104,7 @@ export class GanRun {
     this.penaltyRng = new Rng(seed, 'penalty');
     this.instanceNoiseRng = new Rng(seed, 'instance-noise');
     this.augmentRng = new Rng(seed, 'augment');
+    this.labelRng = new Rng(seed, 'labels');
     this.fixedNoise = sampleNoise(train.gridSize, model.latentDim, model.noise, new Rng(seed, 'fixed-noise'));
   }
 
@@ -108,8 +114,17 @@ export class GanRun {
     const t0 = Date.now();
     const reals: tf.Tensor[] = [];
     const zs: tf.Tensor[] = [];
+    // Conditional: the reals' labels, and uniformly drawn classes for G (one-hot)
+    const labels: StepLabels | undefined = isConditional(model) ? { real: [], fake: [] } : undefined;
     for (let k = 0; k < train.dSteps; k++) {
-      reals.push(this.data.batch(train.batchSize));
+      if (labels) {
+        const b = this.data.labeledBatch!(train.batchSize);
+        reals.push(b.x);
+        labels.real.push(oneHot(b.labels, model.numClasses));
+        labels.fake.push(oneHot(drawLabels(train.batchSize, model.numClasses, this.labelRng), model.numClasses));
+      } else {
+        reals.push(this.data.batch(train.batchSize));
+      }
       zs.push(tf.tensor2d(sampleNoise(train.batchSize, model.latentDim, model.noise, this.noiseRng), [train.batchSize, model.latentDim]));
     }
     // The schedule is a function of the step, so a resumed run follows it exactly.
@@ -133,13 +148,16 @@ export class GanRun {
             adversarialWeight: train.adversarialWeight,
             augment: this.augmentOps.length > 0 ? { ops: this.augmentOps, range: dataRange(model) ?? [-1, 1], rng: this.augmentRng } : undefined,
             instanceNoise: train.instanceNoise > 0 ? { sigma: instanceNoiseSigma(train, this.step), rng: this.instanceNoiseRng } : undefined,
+            conditional: model.conditional,
+            acganWeight: train.acganWeight,
           },
           reals,
           zs,
+          labels,
         ),
       );
     } finally {
-      tf.dispose([...reals, ...zs]);
+      tf.dispose([...reals, ...zs, ...(labels?.real ?? []), ...(labels?.fake ?? [])]);
     }
     this.step += 1;
     if (this.emaGenerator) updateAverage(this.emaGenerator, this.generator, train.emaDecay, this.step - 1);
@@ -175,9 +193,24 @@ export class GanRun {
     return this.emaGenerator ?? this.generator;
   }
 
-  /** G(fixed noise) in inference mode (the moving average's, when enabled), flat. */
+  /**
+   * G(fixed noise) in inference mode (the moving average's, when enabled), flat. A
+   * conditional run gives one row per class (gridColumns() samples each, row r = class r),
+   * column j using fixed noise vector j in every row.
+   */
   sampleFixed(): Float32Array {
-    return generate(this.samplingGenerator, this.fixedNoise, this.config.model.latentDim);
+    const m = this.config.model;
+    if (!isConditional(m)) return generate(this.samplingGenerator, this.fixedNoise, m.latentDim);
+    const { labels, noiseIndex } = classRows(m.numClasses, this.gridColumns());
+    const z = new Float32Array(noiseIndex.length * m.latentDim);
+    noiseIndex.forEach((j, i) => z.set(this.fixedNoise.subarray(j * m.latentDim, (j + 1) * m.latentDim), i * m.latentDim));
+    return generate(this.samplingGenerator, z, m.latentDim, { labels });
+  }
+
+  /** Columns of the progress grid: about sqrt(gridSize), or ceil(gridSize / K) per class row when conditional. */
+  gridColumns(): number {
+    const m = this.config.model;
+    return isConditional(m) ? perClassFor(this.config.train.gridSize, m.numClasses) : Math.ceil(Math.sqrt(this.config.train.gridSize));
   }
 
   captureState(): RunState {
@@ -189,6 +222,7 @@ export class GanRun {
         penalty: this.penaltyRng.getState(),
         instanceNoise: this.instanceNoiseRng.getState(),
         augment: this.augmentRng.getState(),
+        labels: this.labelRng.getState(),
       },
       data: this.data.getState(),
       history: this.history,
@@ -211,6 +245,7 @@ export class GanRun {
     this.penaltyRng.setState(state.rng.penalty ?? new Rng(this.config.seed, 'penalty').getState());
     this.instanceNoiseRng.setState(state.rng.instanceNoise ?? new Rng(this.config.seed, 'instance-noise').getState());
     this.augmentRng.setState(state.rng.augment ?? new Rng(this.config.seed, 'augment').getState());
+    this.labelRng.setState(state.rng.labels ?? new Rng(this.config.seed, 'labels').getState());
     this.data.setState(state.data);
     this.optG.setState(optimizers.g);
     this.optD.setState(optimizers.d);

@@ -5,8 +5,8 @@
 export * from '../index.ts';
 export { setupBackend, type BackendChoice, type BackendSetup } from './backend/setup.ts';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels.ts';
-export { loadMnist } from './data/mnist.ts';
-export { FASHION_DEFAULT_DIR, loadFashion } from './data/fashion.ts';
+export { MNIST_CLASSES, loadMnist } from './data/mnist.ts';
+export { FASHION_CLASSES, FASHION_DEFAULT_DIR, loadFashion } from './data/fashion.ts';
 export { loadIdxImages, readIdx } from './data/idx.ts';
 export { loadFolder, type FolderOptions } from './data/folder.ts';
 export { decodeImage } from './data/decode.ts';

@@ -1,6 +1,7 @@
 /** Build G and D from the model part of a config. */
 import type * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config.ts';
+import { isConditional, type ModelConfig } from '../config.ts';
+import { buildConditionalDiscriminator, buildConditionalGenerator } from './conditional.ts';
 import { buildDcganDiscriminator, buildDcganGenerator, discriminatorPlans, generatorPlans } from './dcgan.ts';
 import { buildMlpDiscriminator, buildMlpGenerator } from './mlp.ts';
 
@@ -9,11 +10,15 @@ export interface GanModels {
   discriminator: tf.LayersModel;
 }
 
+/** G: z -> sample, or (model.conditional) [z, one-hot y] -> sample. */
 export function buildGenerator(m: ModelConfig, seed: number): tf.LayersModel {
+  if (isConditional(m)) return buildConditionalGenerator(m, seed);
   return m.arch === 'dcgan' ? buildDcganGenerator(m, seed) : buildMlpGenerator(m, seed);
 }
 
+/** D: x -> logit; projection: [x, one-hot y] -> logit; acgan: x -> [logit, class logits]. */
 export function buildDiscriminator(m: ModelConfig, seed: number): tf.LayersModel {
+  if (isConditional(m)) return buildConditionalDiscriminator(m, seed);
   return m.arch === 'dcgan' ? buildDcganDiscriminator(m, seed) : buildMlpDiscriminator(m, seed);
 }
 

@@ -317,11 +317,12 @@ export function spectralNormApplies(mode: SpectralNormMode, net: 'g' | 'd'): boo
  * Layer factories for network `net` ('g' or 'd'): spectrally normalised when
  * m.spectralNorm covers it, else the unfused dense / conv2d and the stock conv2dTranspose.
  * Each u is seeded from its own stream (sn-g, sn-d), so turning the option on leaves the
- * kernels' initial values as they were. Layer (and so weight) names are the caller's.
+ * kernels' initial values as they were; `stream` gives layers added beside a network
+ * (the conditional ones) their own u seeds. Layer (and so weight) names are the caller's.
  */
-export function networkLayers(m: ModelConfig, net: 'g' | 'd', seed: number): LayerFactories {
+export function networkLayers(m: ModelConfig, net: 'g' | 'd', seed: number, stream = `sn-${net}`): LayerFactories {
   if (!spectralNormApplies(m.spectralNorm, net)) return { dense, conv2d, conv2dTranspose: (args) => tf.layers.conv2dTranspose(args) };
-  const rng = new Rng(seed, `sn-${net}`);
+  const rng = new Rng(seed, stream);
   const uSeed = () => rng.nextUint32();
   return {
     dense: (args) => new SNDense({ ...args, uSeed: uSeed() }),

@@ -1,6 +1,7 @@
 /** forger interpolate RUN: walks through latent space, as a grid (one walk per row) or an animated GIF. */
 import { extname, join } from 'node:path';
-import { isImageModel } from '../../core/config.ts';
+import { isConditional, isImageModel } from '../../core/config.ts';
+import { classLabel } from '../../core/labels.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { makeGrid } from '../../core/image.ts';
 import { lerp, sampleNoise, slerp } from '../../core/noise.ts';
@@ -13,7 +14,7 @@ import { loadRun } from '../run/load.ts';
 import { gridLayout } from '../run/progress-images.ts';
 import type { Io } from './main.ts';
 import { choiceOption, intOption, parse } from './parse.ts';
-import { pickSeed } from './sample.ts';
+import { classOption, pickSeed } from './sample.ts';
 
 const HELP = `usage: forger interpolate RUN [options]
 
@@ -22,6 +23,7 @@ const HELP = `usage: forger interpolate RUN [options]
   --mode M         slerp (default; keeps |z| typical of N(0,1)) | lerp
   --seed S         endpoints from this seed (default: random, printed)
   --from A --to B  endpoints z_A, z_B drawn from seeds A and B (one walk)
+  --class C        class-conditional runs: every walk in class C (index or name); default: walk r in class r mod K
   --out FILE       .png grid or .gif animation (default RUN/samples/walk-seed<S>.gif)
   --fps N          GIF frames per second (default 8)
   --backend B      auto | native | wasm | cpu
@@ -48,6 +50,7 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
     seed: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
+    class: { type: 'string' },
     out: { type: 'string' },
     fps: { type: 'string' },
     backend: { type: 'string' },
@@ -77,7 +80,10 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
     const draw = (s: number, stream: string) => sampleNoise(rows, dim, model.noise, new Rng(s, stream));
     const a = seeded ? draw(intOption(values, 'from', 0, 0, 2 ** 32 - 1), 'endpoint') : draw(seed, 'walk-a');
     const b = seeded ? draw(intOption(values, 'to', 0, 0, 2 ** 32 - 1), 'endpoint') : draw(seed, 'walk-b');
-    const pixels = toPixels(generate(run.generator, latentWalk(a, b, dim, steps, mode), dim), model);
+    // A conditional G walks z with the class held fixed: --class, or class r mod K for walk r
+    const label = classOption(values, model, runDir);
+    const labels = isConditional(model) ? Int32Array.from({ length: rows * steps }, (_, i) => label ?? Math.floor(i / steps) % model.numClasses) : null;
+    const pixels = toPixels(generate(run.generator, latentWalk(a, b, dim, steps, mode), dim, { labels }), model);
     const shape = model.dataShape as [number, number, number];
     const per = shape[0] * shape[1] * shape[2];
     const scale = Math.max(gridLayout(shape[0]).scale, shape[0] < 64 ? 3 : 1);
@@ -93,7 +99,8 @@ export async function interpolateCommand(argv: string[], io: Io): Promise<number
       }
       await writeGif(out, [...frames, ...frames.slice(1, -1).reverse()], { delayMs: Math.round(1000 / fps), loop: true });
     }
-    io.out(`forger: wrote ${out} (${rows} walk${rows > 1 ? 's' : ''} of ${steps} steps, ${mode}, ${seeded ? `seeds ${String(values.from)} -> ${String(values.to)}` : `seed ${seed}`})\n`);
+    const classes = labels === null ? '' : label !== null ? `, class ${classLabel(model.classNames, label)}` : `, walk r in class r mod ${model.numClasses}`;
+    io.out(`forger: wrote ${out} (${rows} walk${rows > 1 ? 's' : ''} of ${steps} steps, ${mode}, ${seeded ? `seeds ${String(values.from)} -> ${String(values.to)}` : `seed ${seed}`}${classes})\n`);
     return 0;
   } finally {
     run.dispose();

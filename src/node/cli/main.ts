@@ -11,7 +11,7 @@ usage: forger <command> [options]
 
 commands:
   train [--preset NAME] [options]      train a GAN (default preset mnist-dcgan); see forger train --help
-  sample RUN [--n 64] [--grid F.png | --dir DIR | --format csv|json] [--seed S]
+  sample RUN [--n 64] [--grid F.png | --dir DIR | --format csv|json] [--seed S] [--class C]
   interpolate RUN [--steps 10] [--out walk.gif|walk.png] [--mode slerp|lerp]
   score RUN IMAGE_OR_DIR... [--json]   probability that each image is real, by the discriminator
   info RUN [--json]                    architecture, config and progress of a run

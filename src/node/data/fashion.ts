@@ -29,5 +29,11 @@ export async function loadFashion(path: string | null, limit: number | null = nu
       : 'pass --data PATH to a directory or images file in MNIST IDX format, or leave it out to use ' + FASHION_DEFAULT_DIR;
     throw new ForgerError('E_DATA', `Fashion-MNIST not found at ${where}; ${hint}`, { cause: e });
   }
-  return loadIdxImages(where, { limit });
+  const set = await loadIdxImages(where, { limit });
+  if (set.labels) {
+    const max = set.labels.reduce((a, b) => Math.max(a, b), 0);
+    // Fashion's names for its ten labels; other IDX data given as --dataset fashion keeps numbered classes
+    if (max < FASHION_CLASSES.length) set.classNames = [...FASHION_CLASSES];
+  }
+  return set;
 }

@@ -55,8 +55,8 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
-/** Labels from the first path component, or null when they do not apply (see FolderOptions). */
-function subdirLabels(dir: string, names: string[], mode: boolean | undefined): Uint8Array | null {
+/** Labels from the first path component and the class names (sorted subfolders), or null when they do not apply (see FolderOptions). */
+function subdirLabels(dir: string, names: string[], mode: boolean | undefined): { labels: Uint8Array; classNames: string[] } | null {
   if (mode === false) return null;
   const top = names.map((n) => (n.includes('/') ? n.slice(0, n.indexOf('/')) : null));
   const loose = top.findIndex((t) => t === null);
@@ -69,7 +69,7 @@ function subdirLabels(dir: string, names: string[], mode: boolean | undefined): 
   }
   if (loose >= 0 || classes.length === 0 || classes.length > 256) return null;
   const index = new Map(classes.map((c, i) => [c, i]));
-  return Uint8Array.from(top, (t) => index.get(t!)!);
+  return { labels: Uint8Array.from(top, (t) => index.get(t!)!), classNames: classes };
 }
 
 /** Load every PNG/JPEG under `dir`, resized and centre-cropped to size x size x channels. */
@@ -89,7 +89,8 @@ export async function loadFolder(dir: string, opts: FolderOptions): Promise<Imag
   let names: string[] = [];
   await collect(dir, '', names);
   if (names.length === 0) throw new ForgerError('E_DATA', `no PNG or JPEG images in ${dir}`);
-  let labels = subdirLabels(dir, names, opts.labelsFromSubdirs);
+  const classes = subdirLabels(dir, names, opts.labelsFromSubdirs);
+  let labels = classes?.labels ?? null;
 
   if (limit !== null && limit < names.length) {
     // With labels take a balanced share of every class; keep sorted order either way.
@@ -112,5 +113,5 @@ export async function loadFolder(dir: string, opts: FolderOptions): Promise<Imag
     }
     pixels.set(resizeCenterCrop(decodeImage(bytes, path), size, channels).data, i * per);
   }
-  return { shape: [size, size, channels], count: names.length, pixels, labels, names };
+  return { shape: [size, size, channels], count: names.length, pixels, labels, names, ...(classes ? { classNames: classes.classNames } : {}) };
 }

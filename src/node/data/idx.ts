@@ -197,6 +197,7 @@ export async function loadIdxImages(path: string, opts: IdxImageOptions = {}): P
   const pixels = count === total ? (images.data as Uint8Array) : (images.data as Uint8Array).slice(0, count * rows * cols);
 
   let labels: Uint8Array | null = null;
+  let classNames: string[] | undefined;
   if (labelsPath !== null && labelsPath !== undefined) {
     const l = await readIdx(labelsPath);
     if (l.type !== 'uint8' || l.dims.length !== 1) {
@@ -206,6 +207,10 @@ export async function loadIdxImages(path: string, opts: IdxImageOptions = {}): P
       throw new ForgerError('E_DATA', `label count ${l.dims[0]} in ${labelsPath} does not match image count ${total} in ${imagesPath}`);
     }
     labels = count === total ? (l.data as Uint8Array) : (l.data as Uint8Array).slice(0, count);
+    // Classes are numbered 0 .. the largest label in the whole file (a --limit does not change them):
+    // MNIST-format labels carry no names.
+    const max = (l.data as Uint8Array).reduce((a, b) => Math.max(a, b), 0);
+    classNames = Array.from({ length: max + 1 }, (_, i) => String(i));
   }
-  return { shape: [rows, cols, 1], count, pixels, labels };
+  return { shape: [rows, cols, 1], count, pixels, labels, ...(classNames ? { classNames } : {}) };
 }

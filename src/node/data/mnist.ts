@@ -11,6 +11,8 @@ import type { ImageSet } from '../../core/image.ts';
 import { checkLimit, interleaveByClass } from './select.ts';
 
 const SIDE = 28;
+/** Class names in label order: the digits. */
+export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const PER = SIDE * SIDE;
 
 /** Directory of the installed `mnist` package (independent of the cwd). */
@@ -72,5 +74,5 @@ export async function loadMnist(limit: number | null = null): Promise<ImageSet> 
       pixels[i * PER + p] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
-  return { shape: [SIDE, SIDE, 1], count, pixels, labels };
+  return { shape: [SIDE, SIDE, 1], count, pixels, labels, classNames: MNIST_CLASSES.slice() };
 }

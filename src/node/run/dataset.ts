@@ -1,5 +1,5 @@
 /** The real data a config asks for, loaded and wrapped in a sampler. */
-import { dataRange, type ResolvedConfig } from '../../core/config.ts';
+import { dataRange, isConditional, type ResolvedConfig } from '../../core/config.ts';
 import { circlesSampler, ImageSampler, toySampler, type RealData } from '../../core/data.ts';
 import { ForgerError } from '../../core/errors.ts';
 import type { ImageSet } from '../../core/image.ts';
@@ -23,7 +23,8 @@ export async function loadImageSet(config: ResolvedConfig): Promise<ImageSet> {
       return loadIdxImages(path, { limit });
     case 'folder':
       if (!path) throw new ForgerError('E_CONFIG', `preset ${config.preset} needs --data DIR, a folder of PNG/JPEG images`);
-      return loadFolder(path, { size, channels: channels as 1 | 3, limit });
+      // A conditional model needs every image in a class subfolder (DIR/CLASS/IMAGE).
+      return loadFolder(path, { size, channels: channels as 1 | 3, limit, ...(isConditional(config.model) ? { labelsFromSubdirs: true } : {}) });
     default:
       throw new ForgerError('E_CONFIG', `data source ${source} is generated, not loaded`);
   }

@@ -18,12 +18,12 @@ export function gridLayout(size: number): { scale: number; gap: number } {
   return { scale, gap: scale >= 8 ? 8 : 2 };
 }
 
-/** The fixed-noise batch as a grid image. */
+/** The fixed-noise batch as a grid image; a conditional run's has one row per class, in class order. */
 export function sampleGrid(run: GanRun): Image8 {
   const m = run.config.model;
   const pixels = toUint8(run.sampleFixed(), dataRange(m)!);
   const shape = m.dataShape as [number, number, number];
-  return makeGrid(pixels, shape, gridLayout(shape[0]));
+  return makeGrid(pixels, shape, { columns: run.gridColumns(), ...gridLayout(shape[0]) });
 }
 
 /** Real vs generated points for 2D data. */

@@ -4,7 +4,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mergeConfig, parseAugmentList, resolveConfig, resolveSteps, isImageModel, type ResolvedConfig, type TrainConfig, type UserConfig } from '../../core/config.ts';
+import { isConditional, isImageModel, mergeConfig, parseAugmentList, resolveClasses, resolveConfig, resolveSteps, type ResolvedConfig, type TrainConfig, type UserConfig } from '../../core/config.ts';
+import { listClasses } from '../../core/labels.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { checkArchitecture } from '../../core/models/index.ts';
 import { GanRun, type HistoryRow } from '../../core/trainer.ts';
@@ -112,7 +113,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
 
   checkArchitecture(config.model); // before the (possibly slow) data load
   const data = await loadRealData(config);
-  config = resolveSteps(config, data.size);
+  config = resolveClasses(resolveSteps(config, data.size), data.classNames);
   await ensureWritableDir(runDir);
   await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
@@ -164,6 +165,7 @@ export function describeConfig(c: ResolvedConfig): string[] {
     `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}` +
       (t.emaDecay > 0 ? `, samples from G's moving average (decay ${t.emaDecay})` : ''),
     ...describeRemedies(t),
+    ...(isConditional(m) ? [describeConditional(c)] : []),
   ];
 }
 
@@ -179,4 +181,13 @@ function describeRemedies(t: TrainConfig): string[] {
   const ops = parseAugmentList(t.diffAugment);
   if (ops.length > 0) parts.push(`DiffAugment ${ops.join(',')} on every D input`);
   return parts.length > 0 ? [`remedies: ${parts.join('; ')}`] : [];
+}
+
+/** One line on a conditional setup: which D, G's label input, the classes. */
+function describeConditional(c: ResolvedConfig): string {
+  const m = c.model;
+  const d = m.conditional === 'projection' ? 'projection D' : `AC-GAN D (class loss weight ${c.train.acganWeight})`;
+  const g = m.classEmbedding > 0 ? `a ${m.classEmbedding}-dim label embedding` : 'the one-hot label';
+  const classes = m.numClasses > 0 ? `${m.numClasses} classes: ${listClasses(m.classNames)}` : 'classes from the data';
+  return `conditional: ${d}, G takes z and ${g}; ${classes}`;
 }
