@@ -32,11 +32,14 @@ import { machine, writeSection } from './report.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 
-/** Named variants: CLI flags laid over the preset. */
+/**
+ * Named variants: CLI flags laid over the preset. Each remedy is measured alone: its flags
+ * are laid over the vanilla variant's, which turn every remedy off.
+ */
 export const VARIANTS: Record<string, { flags: string; about: string }> = {
   preset: { flags: '', about: 'the preset as shipped' },
   vanilla: {
-    flags: '--loss non-saturating --label-smoothing 0 --d-steps 1 --r1 0 --ema 0 --spectral-norm off --minibatch off',
+    flags: '--loss non-saturating --label-smoothing 0 --d-steps 1 --r1 0 --ema 0 --spectral-norm off --minibatch off --pack 1 --lr-decay off --feature-matching 0 --instance-noise 0',
     about: 'a plain GAN: non-saturating loss, no remedy',
   },
   'spectral-norm': { flags: '--spectral-norm d', about: 'spectral normalization of D' },
@@ -46,6 +49,9 @@ export const VARIANTS: Record<string, { flags: string; about: string }> = {
   hinge: { flags: '--loss hinge', about: 'hinge loss' },
   lsgan: { flags: '--loss lsgan', about: 'least-squares loss' },
   r1: { flags: '--r1 0.1', about: 'R1 penalty on real samples' },
+  pack: { flags: '--pack 4', about: 'PacGAN: D judges packs of 4 samples' },
+  'feature-matching': { flags: '--feature-matching 1', about: "feature matching at D's last hidden layer, with the adversarial loss" },
+  'instance-noise': { flags: '--instance-noise 0.1', about: "instance noise on D's inputs, sigma 0.1 annealed to 0" },
   'wgan-gp': { flags: '--loss wgan-gp --lr 1e-4 --beta1 0 --beta2 0.9 --d-steps 5', about: 'WGAN-GP with its usual Adam and 5 critic steps' },
 };
 
@@ -92,8 +98,14 @@ interface Variant {
   flags: string;
 }
 
+/** A named variant's flags: the preset's none, vanilla's, or vanilla's followed by the remedy's (the later flag wins). */
+export function variantFlags(name: string): string {
+  const v = VARIANTS[name]!;
+  return name === 'preset' || name === 'vanilla' ? v.flags : `${VARIANTS.vanilla!.flags} ${v.flags}`;
+}
+
 function parseVariants(raw: string[]): Variant[] {
-  if (raw.length === 0) return Object.entries(VARIANTS).map(([name, v]) => ({ name, flags: v.flags }));
+  if (raw.length === 0) return Object.keys(VARIANTS).map((name) => ({ name, flags: variantFlags(name) }));
   const out: Variant[] = [];
   for (const r of raw) {
     const eq = r.indexOf('=');
@@ -102,9 +114,8 @@ function parseVariants(raw: string[]): Variant[] {
       continue;
     }
     for (const name of r.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const v = VARIANTS[name];
-      if (!v) throw new UsageError(`unknown variant "${name}"; use one of ${Object.keys(VARIANTS).join(', ')} or NAME="--flags"`);
-      out.push({ name, flags: v.flags });
+      if (!VARIANTS[name]) throw new UsageError(`unknown variant "${name}"; use one of ${Object.keys(VARIANTS).join(', ')} or NAME="--flags"`);
+      out.push({ name, flags: variantFlags(name) });
     }
   }
   return out;
