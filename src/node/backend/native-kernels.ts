@@ -13,6 +13,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BN_GRAD_KERNEL, BN_TRAIN_KERNEL } from '../../core/models/batch-norm.ts';
 import { FUSED_ADAM } from '../../core/optim.ts';
+import { copyBlock } from './copy-block.ts';
 import { FUSED_FALLBACKS } from './fused-fallbacks.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { ACTIVATION_GRAD } from './native-gradients.ts';
@@ -238,6 +239,36 @@ const tile: NativeImpl = ({ inputs, backend, attrs }, addon) => {
   return backend.makeTensorInfo(outShape, 'float32', out);
 };
 
+/** Slice as contiguous-run copies (the cpu kernel walks strided slices element by element). */
+const slice: NativeImpl = ({ inputs, backend, attrs }) => {
+  const x = inputs['x'];
+  const xv = f32(backend, x);
+  if (!xv) return null;
+  const [b, z] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs['begin'] as number[], attrs['size'] as number[]) as [number[], number[]];
+  const out = new Float32Array(size(z));
+  if (out.length > 0) copyBlock(xv, out, x!.shape, b, z);
+  return backend.makeTensorInfo(z, 'float32', out);
+};
+
+/** SplitV (concat's gradient) as one block copy per piece along the axis. */
+const splitV: NativeImpl = ({ inputs, backend, attrs }) => {
+  const x = inputs['x'];
+  const xv = f32(backend, x);
+  if (!xv) return null;
+  const shape = x!.shape;
+  const axis = tf.util.parseAxisParam(attrs['axis'] as number, shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs['numOrSizeSplits'] as number | number[], axis);
+  const begin = shape.map(() => 0);
+  return sizes.map((s) => {
+    const z = [...shape];
+    z[axis] = s;
+    const out = new Float32Array(size(z));
+    if (out.length > 0) copyBlock(xv, out, shape, begin, z);
+    begin[axis]! += s;
+    return backend.makeTensorInfo(z, 'float32', out);
+  });
+};
+
 // ---- batch norm ------------------------------------------------------------
 
 /** Per-channel operands of a channels-last batch norm: C values each (any shape of that size). */
@@ -357,6 +388,8 @@ export const NATIVE_KERNELS: Record<string, NativeImpl> = {
   [tf.Min]: reduceImpl(3, 'axis'),
   [tf.Transpose]: transpose,
   [tf.Tile]: tile,
+  [tf.Slice]: slice,
+  [tf.SplitV]: splitV,
   [tf.FusedBatchNorm]: fusedBatchNorm,
   [BN_TRAIN_KERNEL]: bnTrain,
   [BN_GRAD_KERNEL]: bnGrad,

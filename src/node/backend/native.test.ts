@@ -846,6 +846,38 @@ describe('native backend matches cpu', { skip }, () => {
     });
   });
 
+  describe('Slice and SplitV (contiguous-run copies)', () => {
+    const slices: [number[], number[], number[]][] = [
+      [[7], [2], [3]],
+      [[5, 7], [1, 2], [3, 4]],
+      [[256, 129], [0, 128], [256, 1]], // a column: the minibatch-stddev concat's gradient
+      [[256, 129], [0, 0], [256, 128]],
+      [[2, 3, 4, 5], [1, 0, 1, 2], [1, 3, 2, 3]],
+      [[2, 3, 4, 5], [0, 1, 0, 0], [2, 2, 4, 5]], // whole inner axes: one run per outer index
+      [[3, 4], [0, 0], [0, 4]], // empty
+    ];
+    for (const [shape, begin, size] of slices) {
+      test(`slice [${shape}] at [${begin}] size [${size}]`, async () => {
+        await check(`slice [${shape}]`, () => tf.slice(rand(shape, 140), begin, size), EXACT);
+      });
+    }
+    const splits: [number[], number[] | number, number][] = [
+      [[256, 129], [128, 1], 1],
+      [[6, 4, 5], [1, 2, 2], 2],
+      [[6, 4, 5], 2, 0],
+      [[2, 3, 4, 6], [3, 0, 3], -1],
+    ];
+    for (const [shape, sizes, axis] of splits) {
+      test(`split [${shape}] into ${JSON.stringify(sizes)} along ${axis}`, async () => {
+        await check(`split [${shape}]`, () => tf.split(rand(shape, 141), sizes, axis), EXACT);
+      });
+    }
+    test("concat's gradient (SplitV) and int32 slices", async () => {
+      await check('concat grad', () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, tf.ones([16, 1])], 1), rand([16, 9], 142))))(rand([16, 8], 143)), EXACT);
+      await check('int32 slice', () => tf.slice(tf.cast(ints([4, 5], 144), 'int32'), [1, 1], [2, 3]), EXACT);
+    });
+  });
+
   describe('FusedBatchNorm (tf.batchNorm, given statistics)', () => {
     const C = 8;
     const stats = (seed: number) => ({ mean: rand([C], seed, -0.5, 0.5), variance: rand([C], seed + 1, 0.2, 2), offset: rand([C], seed + 2), scale: rand([C], seed + 3, 0.5, 1.5) });

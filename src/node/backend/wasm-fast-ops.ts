@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { copyBlock } from './copy-block.ts';
 import { attrsOf, replaceKernel, runStock, tensorInput } from './wasm-kernel-util.ts';
 
 /** Below this many elements the stock kernel's lower fixed cost wins. */
@@ -66,33 +67,6 @@ const slice: KernelFunc = (args) => {
   copyBlock(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), x.shape, b, z);
   return out;
 };
-
-type Typed = Float32Array | Int32Array | Uint8Array;
-
-function copyBlock(src: Typed, dst: Typed, shape: number[], begin: number[], size: number[]): void {
-  const rank = shape.length;
-  if (rank === 0) {
-    dst[0] = src[0]!;
-    return;
-  }
-  const strides = tf.util.computeStrides(shape).concat(1);
-  // k: the innermost axis not taken whole; everything inside it is one contiguous run
-  let k = rank - 1;
-  while (k > 0 && size[k] === shape[k]) k--;
-  const run = size[k]! * strides[k]!;
-  const idx = new Array<number>(k).fill(0);
-  const count = size.slice(0, k).reduce((p, d) => p * d, 1);
-  for (let n = 0, d = 0; n < count; n++, d += run) {
-    let o = begin[k]! * strides[k]!;
-    for (let a = 0; a < k; a++) o += (begin[a]! + idx[a]!) * strides[a]!;
-    if (run >= 16) dst.set(src.subarray(o, o + run), d);
-    else for (let i = 0; i < run; i++) dst[d + i] = src[o + i]!;
-    for (let a = k - 1; a >= 0; a--) {
-      if (++idx[a]! < size[a]!) break;
-      idx[a] = 0;
-    }
-  }
-}
 
 /**
  * Sum or mean over leading axes ([R, C] -> [C]: every conv bias gradient and
