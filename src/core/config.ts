@@ -302,7 +302,7 @@ export const PRESETS: Record<string, Preset> = {
   },
   'toy-spiral': { description: '2D spiral (seed 002), MLP G and D', config: toy('spiral', 4000) },
   'toy-ring8': { description: '8 Gaussians on a circle of radius 1, std 0.01; R1 0.1 and linear lr decay', config: modeToy('ring8', 20000) },
-  'toy-grid25': { description: '5x5 grid of Gaussians at {-4,-2,0,2,4}^2, std 0.05', config: toy('grid25', 6000) },
+  'toy-grid25': { description: '5x5 grid of Gaussians at {-4,-2,0,2,4}^2, std 0.05; R1 0.1 and linear lr decay', config: modeToy('grid25', 25000) },
   'circles-3x3': {
     description: "seed 004's 3x3 grayscale circles: bright ring, dark centre and corners",
     config: {
