@@ -13,7 +13,8 @@ import { NATIVE_BACKEND, registerNativeBackend } from '../../node/backend/native
 import { setupBackend } from '../../node/backend/setup.ts';
 import { flagNameFor, flagsToUserConfig } from '../../node/cli/flags.ts';
 import { loadModelFiles, saveModelFiles } from '../../node/run/model-files.ts';
-import { expectNoLeaks, relError } from '../../testing/leaks.ts';
+import { relError } from '../../testing/leaks.ts';
+import { stepLosses } from '../../testing/train-losses.ts';
 import { resolveConfig, type UserConfig } from '../config.ts';
 import { circlesSampler, toySampler } from '../data.ts';
 import { ForgerError } from '../errors.ts';
@@ -164,24 +165,11 @@ describe('training with packs: finite, no leaks, the same numbers as cpu', () =>
     ],
   ];
 
-  const losses = async (backend: string, config: ReturnType<typeof resolveConfig>, data: ConstructorParameters<typeof GanRun>[1]): Promise<number[]> => {
-    await tf.setBackend(backend);
-    const run = new GanRun(config, data);
-    const out: number[] = [];
-    await expectNoLeaks(async () => {
-      const r = await run.trainOnce();
-      assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG), `${backend}: lossD ${r.lossD}, lossG ${r.lossG}`);
-      out.push(r.lossD, r.lossG);
-    }, 2);
-    run.dispose();
-    return out;
-  };
-
   for (const [name, config, data] of RUNS) {
     for (const backend of ['wasm', NATIVE_BACKEND]) {
       test(`${name} on ${backend}`, { skip: backend === NATIVE_BACKEND ? nativeSkip : false }, async () => {
-        const cpu = await losses('cpu', config(), data());
-        const got = await losses(backend, config(), data());
+        const cpu = await stepLosses('cpu', config(), data());
+        const got = await stepLosses(backend, config(), data());
         await tf.setBackend('cpu');
         assert.ok(relError(got, cpu) < 1e-3, `${backend} ${got} vs cpu ${cpu}`);
         assert.ok(new Set(cpu).size > 2, 'the losses move: the run trained');

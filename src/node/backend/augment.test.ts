@@ -14,8 +14,8 @@ import { applyAugment, drawAugmentParams } from '../../core/augment.ts';
 import { AUGMENT_OPS, resolveConfig } from '../../core/config.ts';
 import { ImageSampler } from '../../core/data.ts';
 import { Rng } from '../../core/rng.ts';
-import { GanRun } from '../../core/trainer.ts';
-import { expectNoLeaks, relError } from '../../testing/leaks.ts';
+import { relError } from '../../testing/leaks.ts';
+import { stepLosses } from '../../testing/train-losses.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './native.ts';
 import { setupBackend } from './setup.ts';
 
@@ -70,18 +70,7 @@ describe('feature matching, instance noise and DiffAugment train on every backen
     },
     'mnist-dcgan',
   );
-  const losses = async (backend: string): Promise<number[]> => {
-    await tf.setBackend(backend);
-    const run = new GanRun(config, new ImageSampler(set, [-1, 1], 1));
-    const out: number[] = [];
-    await expectNoLeaks(async () => {
-      const r = await run.trainOnce();
-      assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG), `${backend}: lossD ${r.lossD}, lossG ${r.lossG}`);
-      out.push(r.lossD, r.lossG);
-    }, 2);
-    run.dispose();
-    return out;
-  };
+  const losses = (backend: string): Promise<number[]> => stepLosses(backend, config, new ImageSampler(set, [-1, 1], 1));
   for (const backend of ['wasm', NATIVE_BACKEND]) {
     test(backend, { skip: backend === NATIVE_BACKEND ? nativeSkip : false }, async () => {
       const cpu = await losses('cpu');

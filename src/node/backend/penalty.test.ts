@@ -17,8 +17,8 @@ import { toySampler } from '../../core/data.ts';
 import { gradientPenalty, inputGradient, interpolates, r1Penalty } from '../../core/losses.ts';
 import { buildDiscriminator } from '../../core/models/index.ts';
 import { Rng } from '../../core/rng.ts';
-import { GanRun } from '../../core/trainer.ts';
-import { expectNoLeaks, relError } from '../../testing/leaks.ts';
+import { relError } from '../../testing/leaks.ts';
+import { stepLosses } from '../../testing/train-losses.ts';
 import { ACTIVATION_GRAD } from './native-gradients.ts';
 import { NATIVE_BACKEND, registerNativeBackend } from './native.ts';
 import { setupBackend } from './setup.ts';
@@ -102,18 +102,7 @@ describe('penalty gradients w.r.t. D weights match cpu, through ForgerActivation
 
 describe('wgan-gp with R1 trains on every backend: finite, no leaks, the same numbers as cpu', () => {
   const config = resolveConfig({ model: { gWidths: [16], dWidths: [16], dropout: 0.1 }, train: { steps: 4, batchSize: 16, gridSize: 8, loss: 'wgan-gp', r1Weight: 1 } }, 'toy-ring8');
-  const losses = async (backend: string): Promise<number[]> => {
-    await tf.setBackend(backend);
-    const run = new GanRun(config, toySampler('ring8', 1));
-    const out: number[] = [];
-    await expectNoLeaks(async () => {
-      const r = await run.trainOnce();
-      assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG), `${backend}: lossD ${r.lossD}, lossG ${r.lossG}`);
-      out.push(r.lossD, r.lossG);
-    }, 2);
-    run.dispose();
-    return out;
-  };
+  const losses = (backend: string): Promise<number[]> => stepLosses(backend, config, toySampler('ring8', 1));
   for (const backend of ['wasm', NATIVE_BACKEND]) {
     test(backend, { skip: backend === NATIVE_BACKEND ? nativeSkip : false }, async () => {
       const cpu = await losses('cpu');
