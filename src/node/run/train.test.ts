@@ -8,7 +8,7 @@ import { resolveConfig, type UserConfig } from '../../core/config.ts';
 import { ForgerError } from '../../core/errors.ts';
 import { findLatestCheckpoint } from './checkpoint.ts';
 import { loadModelFiles } from './model-files.ts';
-import { trainRun } from './train.ts';
+import { describeConfig, trainRun } from './train.ts';
 
 let root: string;
 before(async () => {
@@ -176,4 +176,12 @@ test('feature matching, instance noise and DiffAugment: resume at step 3 reaches
   const b = await weightsOf(split);
   assert.equal(a.length, b.length);
   a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${i} differs after resume`));
+});
+
+test('describeConfig names the lr schedule, R1 and packing when on, and not when off', () => {
+  const text = (c: ReturnType<typeof resolveConfig>) => describeConfig(c).join('\n');
+  const plain = text(resolveConfig({}, 'mnist-dcgan'));
+  for (const s of ['lr decay', 'R1', 'packs']) assert.ok(!plain.includes(s), `${s} in ${plain}`);
+  const ring = text(resolveConfig({ model: { pack: 4 } }, 'toy-ring8'));
+  for (const s of ['linear lr decay to 0', 'R1 gamma 0.1', 'D judges packs of 4 (PacGAN)']) assert.ok(ring.includes(s), `${s} not in ${ring}`);
 });

@@ -163,6 +163,9 @@ export function describeConfig(c: ResolvedConfig): string[] {
       `G widths ${m.gWidths.join(',')}${m.gBatchNorm ? ' +BN' : ''}, D widths ${m.dWidths.join(',')}${m.dBatchNorm ? ' +BN' : ''}${m.dropout ? `, dropout ${m.dropout}` : ''}` +
       (m.arch === 'dcgan' ? `, base ${m.baseSize}, k${m.kernelSize} s${m.stride} p${m.padding}` : ''),
     `train ${t.steps} steps of batch ${t.batchSize}, loss ${t.loss}, Adam lrG ${t.lrG} lrD ${t.lrD} betas (${t.beta1}, ${t.beta2}), D steps ${t.dSteps}` +
+      (t.lrDecay !== 'off' ? `, ${t.lrDecay} lr decay to 0` : '') +
+      (t.r1Weight > 0 ? `, R1 gamma ${t.r1Weight}` : '') +
+      (m.pack > 1 ? `, D judges packs of ${m.pack} (PacGAN)` : '') +
       (t.emaDecay > 0 ? `, samples from G's moving average (decay ${t.emaDecay})` : ''),
     ...describeRemedies(t),
     ...(isConditional(m) ? [describeConditional(c)] : []),
