@@ -29,6 +29,8 @@ export type LrDecay = 'off' | 'linear' | 'cosine';
  * adversarial logit and a class head on the same features. G takes the label either way.
  */
 export type ConditionalMode = 'off' | 'projection' | 'acgan';
+/** What training does when the health checks find a problem (see health.ts). */
+export type HealthPolicy = 'warn' | 'rollback' | 'stop';
 export type BackendName = 'auto' | 'native' | 'wasm' | 'cpu';
 export type DataSource = 'mnist' | 'fashion' | 'idx' | 'folder' | 'spiral' | 'ring8' | 'grid25' | 'circles';
 
@@ -144,6 +146,21 @@ export interface TrainConfig {
   keepCheckpoints: number;
   /** Images in the fixed-noise progress grid. @default 64 */
   gridSize: number;
+  /**
+   * On divergence or collapse (see health.ts): log a warning, roll back to the newest healthy
+   * checkpoint with lower learning rates, or stop after a final checkpoint. @default 'warn'
+   */
+  onCollapse: HealthPolicy;
+  /** "D wins" after this many consecutive steps with D(x) - D(G(z)) near its largest value (0 = off). @default 200 */
+  dWinsSteps: number;
+  /** The fraction of the largest gap D(x) - D(G(z)) (1 - labelSmoothing for BCE, 1 for lsgan, 2 for hinge) that counts as D winning. @default 0.98 */
+  dWinsGap: number;
+  /** Collapse when the fixed-noise samples' mean pairwise distance falls below this fraction of a real batch's (0 = off). @default 0.2 */
+  collapseRatio: number;
+  /** onCollapse rollback: rollbacks allowed in a run before it stops. @default 3 */
+  maxRollbacks: number;
+  /** onCollapse rollback: both learning rates are multiplied by this at each rollback. @default 0.5 */
+  rollbackLrFactor: number;
 }
 
 export interface DataConfig {
@@ -230,6 +247,12 @@ export const DEFAULTS: Omit<ResolvedConfig, 'preset'> = {
     logEvery: 50,
     keepCheckpoints: 3,
     gridSize: 64,
+    onCollapse: 'warn',
+    dWinsSteps: 200,
+    dWinsGap: 0.98,
+    collapseRatio: 0.2,
+    maxRollbacks: 3,
+    rollbackLrFactor: 0.5,
   },
 };
 
@@ -354,6 +377,7 @@ const ENUMS = {
   'model.conditional': ['off', 'projection', 'acgan'],
   'train.loss': ['minimax', 'non-saturating', 'hinge', 'lsgan', 'wgan-gp'],
   'train.lrDecay': ['off', 'linear', 'cosine'],
+  'train.onCollapse': ['warn', 'rollback', 'stop'],
   backend: ['auto', 'native', 'wasm', 'cpu'],
   'data.source': ['mnist', 'fashion', 'idx', 'folder', 'spiral', 'ring8', 'grid25', 'circles'],
 } as const;
@@ -476,6 +500,11 @@ export function validateConfig(c: ResolvedConfig): void {
   checkInt('train.logEvery', t.logEvery, 1);
   checkInt('train.keepCheckpoints', t.keepCheckpoints, 1);
   checkInt('train.gridSize', t.gridSize, 1, 10000);
+  checkInt('train.dWinsSteps', t.dWinsSteps, 0);
+  checkNum('train.dWinsGap', t.dWinsGap, 0, 1, true);
+  checkNum('train.collapseRatio', t.collapseRatio, 0, 0.99);
+  checkInt('train.maxRollbacks', t.maxRollbacks, 0, 1000);
+  checkNum('train.rollbackLrFactor', t.rollbackLrFactor, 0, 0.99, true);
   if (c.data.limit !== null) checkInt('data.limit', c.data.limit, 1);
   const pointData = isToyName(c.data.source);
   if (pointData !== (m.dataShape.length === 1)) {

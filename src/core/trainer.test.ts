@@ -65,14 +65,123 @@ test('with G frozen, D learns to separate real from fake', async () => {
   run.dispose();
 });
 
-test('NaN losses stop training with E_DIVERGED', async () => {
-  const set = { shape: [3, 3, 1] as [number, number, number], count: 4, pixels: new Uint8Array(36), labels: null };
-  const c = resolveConfig({ train: { batchSize: 4 } }, 'circles-3x3');
-  const run = new GanRun(c, new ImageSampler(set, [0, 1], 1));
-  // Poison one weight of D.
+/** Poison one weight of D: the next step's losses are NaN. */
+function poisonD(run: GanRun): void {
   const w = run.discriminator.getWeights();
-  run.discriminator.setWeights(w.map((t, i) => (i === 0 ? tf.fill(t.shape, NaN) : t)));
-  await assert.rejects(run.trainOnce(), (e: unknown) => e instanceof ForgerError && e.code === 'E_DIVERGED' && /diverged at step 1/.test(e.message));
+  const bad = tf.fill(w[0]!.shape, NaN);
+  run.discriminator.setWeights(w.map((t, i) => (i === 0 ? bad : t)));
+  bad.dispose();
+}
+
+test('NaN losses stop training with E_DIVERGED (train.onCollapse warn)', async () => {
+  const set = { shape: [3, 3, 1] as [number, number, number], count: 4, pixels: new Uint8Array(36), labels: null };
+  const c = resolveConfig({ train: { batchSize: 4, steps: 3 } }, 'circles-3x3');
+  const run = new GanRun(c, new ImageSampler(set, [0, 1], 1));
+  poisonD(run);
+  const checkpoints: number[] = [];
+  await assert.rejects(
+    run.train({ onCheckpoint: (s) => void checkpoints.push(s) }),
+    (e: unknown) => e instanceof ForgerError && e.code === 'E_DIVERGED' && /^training diverged at step 1: lossD NaN.*--on-collapse rollback$/.test(e.message),
+  );
+  assert.deepEqual(checkpoints, []);
+  run.dispose();
+});
+
+test('onCollapse stop: a NaN step stops the run without a checkpoint of the broken weights', async () => {
+  const c = resolveConfig({ model: { gWidths: [8], dWidths: [8] }, train: { steps: 10, batchSize: 8, gridSize: 4, onCollapse: 'stop', checkpointEvery: 2 } }, 'toy-ring8');
+  const run = new GanRun(c, toySampler('ring8', 1));
+  const checkpoints: number[] = [];
+  const events: string[] = [];
+  const outcome = await run.train({
+    onStep: (r) => {
+      if (r.step === 3) poisonD(run);
+    },
+    onCheckpoint: (s) => void checkpoints.push(s),
+    onHealth: (e) => void events.push(`${e.step} ${e.kind} ${e.action}`),
+  });
+  assert.equal(outcome.stopped, 'health');
+  assert.equal(outcome.event?.kind, 'diverged');
+  assert.match(outcome.event!.message, /diverged at step 4: lossD NaN.*stopping without a checkpoint/);
+  assert.deepEqual(checkpoints, [2]);
+  assert.deepEqual(events, ['4 diverged stop']);
+  assert.equal(run.health.events.length, 1);
+  run.dispose();
+});
+
+test('onCollapse rollback: back to the last checkpoint with the learning rates halved, to the end; then no rollback left stops', async () => {
+  const c = resolveConfig(
+    { model: { gWidths: [8], dWidths: [8] }, train: { steps: 12, batchSize: 8, gridSize: 4, onCollapse: 'rollback', checkpointEvery: 4, maxRollbacks: 1 } },
+    'toy-ring8',
+  );
+  const run = new GanRun(c, toySampler('ring8', 1));
+  // An in-memory "checkpoint directory": the trainer only needs rollback() to restore one.
+  const saved = new Map<number, { weights: tf.Tensor[][]; state: ReturnType<GanRun['captureState']>; opt: Awaited<ReturnType<GanRun['captureOptimizers']>> }>();
+  const nets = [run.generator, run.discriminator];
+  let poisoned = 0;
+  const steps: number[] = [];
+  const outcome = await run.train({
+    onStep: (r) => {
+      steps.push(r.step);
+      // Break D at step 6 (the first time only) and again at step 10 on the second pass.
+      if ((r.step === 6 && poisoned === 0) || (r.step === 10 && poisoned === 1)) {
+        poisoned += 1;
+        poisonD(run);
+      }
+    },
+    onCheckpoint: async (s) => {
+      for (const old of saved.get(s)?.weights ?? []) tf.dispose(old);
+      saved.set(s, { weights: nets.map((n) => n.getWeights().map((w) => w.clone())), state: structuredClone(run.captureState()), opt: await run.captureOptimizers() });
+    },
+    rollback: async (r) => {
+      const good = [...saved.entries()].filter(([, v]) => v.state.health!.healthy).sort((a, b) => b[0] - a[0])[0];
+      if (!good) return null;
+      nets.forEach((n, i) => n.setWeights(good[1].weights[i]!));
+      r.restoreState(structuredClone(good[1].state), good[1].opt);
+      return r.step;
+    },
+  });
+  // 1..7 (7 diverges), back to 4, 5..11 (11 diverges, no rollback left)
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 5, 6, 7, 8, 9, 10]);
+  assert.equal(outcome.stopped, 'health');
+  const h = run.health;
+  assert.deepEqual(h.events.map((e) => [e.step, e.kind, e.action, e.rolledBackTo ?? null]), [[7, 'diverged', 'rollback', 4], [11, 'diverged', 'stop', null]]);
+  assert.match(h.events[0]!.message, /rolled back to step 4 \(rollback 1 of 1\), learning rates x0\.5: lrG 0\.0005, lrD 0\.0005/);
+  assert.match(h.events[1]!.message, /1 rollback already made \(--max-rollbacks\)/);
+  assert.equal(h.rollbacks, 1);
+  assert.equal(h.lrScale, 0.5);
+  assert.deepEqual([run.optG.opts.learningRate, run.optD.opts.learningRate], [5e-4, 5e-4]);
+  // The checkpoint written right after the rollback keeps the halved rate: a restore applies it.
+  assert.equal(saved.get(4)!.state.health!.lrScale, 0.5);
+  const fresh = new GanRun(c, toySampler('ring8', 1));
+  fresh.restoreState(saved.get(4)!.state, saved.get(4)!.opt);
+  assert.equal(fresh.optG.opts.learningRate, 5e-4);
+  fresh.dispose();
+  for (const v of saved.values()) v.weights.flat().forEach((t) => t.dispose());
+  run.dispose();
+});
+
+test('the health checks leak no tensors (collapse check at every step)', async () => {
+  const c = resolveConfig({ model: { gWidths: [8], dWidths: [8] }, train: { steps: 1000, batchSize: 8, gridSize: 16, sampleEvery: 1 } }, 'toy-ring8');
+  const run = new GanRun(c, toySampler('ring8', 1));
+  assert.ok(run.monitor.realSpread! > 0.5, `ring of radius 1: real spread ${run.monitor.realSpread}`);
+  let until = 0;
+  await expectNoLeaks(async () => {
+    until += 2;
+    await run.train({ shouldStop: () => run.step >= until });
+  }, 2);
+  run.dispose();
+});
+
+test('measuring the real spread does not move the data: the same batches as before', async () => {
+  const c = resolveConfig({ model: { gWidths: [8], dWidths: [8] }, train: { steps: 4, batchSize: 8, gridSize: 8 } }, 'toy-ring8');
+  const plain = toySampler('ring8', 5);
+  const expected = plain.batch(8);
+  const data = toySampler('ring8', 5);
+  const run = new GanRun(c, data);
+  assert.ok(run.monitor.realSpread !== null);
+  const got = data.batch(8);
+  assert.deepEqual(got.dataSync(), expected.dataSync());
+  tf.dispose([got, expected]);
   run.dispose();
 });
 

@@ -11,6 +11,7 @@ import { copyWeights, updateAverage } from './ema.ts';
 import { featureView } from './feature-matching.ts';
 import { instanceNoiseSigma } from './instance-noise.ts';
 import { classRows, drawLabels, oneHot, perClassFor } from './labels.ts';
+import { HealthMonitor, initialHealthState, meanPairwiseDistance, spreadSampleCount, type HealthEvent, type HealthIssue, type HealthState } from './health.ts';
 import { buildGenerator, buildModels, disposeModels } from './models/index.ts';
 import { sampleNoise } from './noise.ts';
 import { Adam, type AdamState } from './optim.ts';
@@ -38,6 +39,8 @@ export interface RunState {
   data: SamplerState;
   history: HistoryRow[];
   elapsed: number;
+  /** Health checks: detector state, events, rollbacks, learning-rate scale; absent in checkpoints written before them. */
+  health?: HealthState;
 }
 
 export interface TrainCallbacks {
@@ -48,7 +51,25 @@ export interface TrainCallbacks {
   onCheckpoint?(step: number, run: GanRun): void | Promise<void>;
   /** Polled after every step; true stops after a final checkpoint. */
   shouldStop?(): boolean;
+  /** A health issue was found and handled as train.onCollapse says (the event says how): time to log it. */
+  onHealth?(event: HealthEvent, run: GanRun): void | Promise<void>;
+  /**
+   * train.onCollapse 'rollback': load the newest healthy checkpoint into the run (weights,
+   * optimizers, state) and return its step, or null when there is none. Without this
+   * callback a rollback cannot happen and the run stops instead.
+   */
+  rollback?(run: GanRun): Promise<number | null>;
 }
+
+/** How train() ended. */
+export interface TrainOutcome {
+  /** null: it reached train.steps; 'request': shouldStop(); 'health': a health issue (train.onCollapse stop, or no rollback left). */
+  stopped: null | 'request' | 'health';
+  /** The event that stopped it, when stopped is 'health'. */
+  event: HealthEvent | null;
+}
+
+const fmtNum = (v: number): string => Number(v.toPrecision(4)).toString();
 
 export class GanRun {
   /** The config, with model.numClasses and model.classNames fixed from the data for a conditional run. */
@@ -73,6 +94,12 @@ export class GanRun {
   private readonly labelRng: Rng;
   /** The same noise for every progress grid, so grids are comparable across steps. */
   readonly fixedNoise: Float32Array;
+  /** Divergence and collapse detector (health.ts). */
+  readonly monitor: HealthMonitor;
+  /** Samples the collapse check compares: min(gridSize, a cost cap). */
+  private readonly spreadCount: number;
+  /** Health events, rollbacks so far and the learning-rate scale they left. */
+  private healthRecord: Omit<HealthState, 'monitor' | 'healthy'> = { events: [], rollbacks: 0, lrScale: 1 };
 
   constructor(
     config: ResolvedConfig,
@@ -106,6 +133,22 @@ export class GanRun {
     this.augmentRng = new Rng(seed, 'augment');
     this.labelRng = new Rng(seed, 'labels');
     this.fixedNoise = sampleNoise(train.gridSize, model.latentDim, model.noise, new Rng(seed, 'fixed-noise'));
+    const dim = model.dataShape.reduce((a, b) => a * b, 1);
+    this.spreadCount = spreadSampleCount(train.gridSize, dim);
+    this.monitor = new HealthMonitor(train, train.collapseRatio > 0 && this.spreadCount >= 2 ? this.realSpread(dim) : null);
+  }
+
+  /**
+   * The collapse check's yardstick: the mean pairwise distance of the first spreadCount real
+   * samples the run will see. The data's position is put back, so training sees the same batches.
+   */
+  private realSpread(dim: number): number {
+    const at = this.data.getState();
+    const batch = this.data.batch(this.spreadCount);
+    const values = batch.dataSync();
+    batch.dispose();
+    this.data.setState(at);
+    return meanPairwiseDistance(values, this.spreadCount, dim);
   }
 
   /** One iteration: dSteps D updates and one G update. */
@@ -165,27 +208,125 @@ export class GanRun {
     this.elapsed += seconds;
     const row: HistoryRow = { step: this.step, ...metrics, imgPerSec: train.batchSize / seconds, elapsed: this.elapsed };
     this.history.push(row);
-    if (!Number.isFinite(metrics.lossD) || !Number.isFinite(metrics.lossG)) {
-      throw new ForgerError(
-        'E_DIVERGED',
-        `training diverged at step ${this.step} (lossD ${metrics.lossD}, lossG ${metrics.lossG}); lower the learning rates (--lr-g, --lr-d) or resume from an earlier checkpoint`,
-      );
-    }
     return row;
   }
 
-  /** Train until config.train.steps, calling back for logs, grids and checkpoints. */
-  async train(cb: TrainCallbacks = {}): Promise<void> {
+  /**
+   * Train until config.train.steps, calling back for logs, grids and checkpoints, with the
+   * health checks of health.ts acted on as train.onCollapse says:
+   *   warn      log it (onHealth) and go on; NaN/Inf cannot go on and throws E_DIVERGED
+   *   rollback  reload the newest healthy checkpoint (cb.rollback), multiply the learning rates
+   *             by train.rollbackLrFactor, checkpoint at once and go on; after train.maxRollbacks, stop
+   *   stop      a final checkpoint (marked unhealthy; none of NaN weights), then return
+   */
+  async train(cb: TrainCallbacks = {}): Promise<TrainOutcome> {
     const { steps, sampleEvery, checkpointEvery } = this.config.train;
     while (this.step < steps) {
       const row = await this.trainOnce();
+      const issues: HealthIssue[] = [];
+      const stepIssue = this.monitor.observeStep(this.step, row);
+      if (stepIssue?.kind === 'diverged') {
+        // Nothing of this step is worth a grid or a checkpoint.
+        const r = await this.handleHealth([stepIssue], cb);
+        if (r.stop) return { stopped: 'health', event: r.event };
+        continue;
+      }
+      if (stepIssue) issues.push(stepIssue);
       await cb.onStep?.(row, this);
       const last = this.step === steps;
-      if (this.step % sampleEvery === 0 || last) await cb.onSample?.(this.step, this);
+      if (this.step % sampleEvery === 0 || last) {
+        const sampleIssue = this.checkSamples();
+        if (sampleIssue?.kind === 'diverged') {
+          const r = await this.handleHealth([sampleIssue], cb);
+          if (r.stop) return { stopped: 'health', event: r.event };
+          continue;
+        }
+        if (sampleIssue) issues.push(sampleIssue);
+        await cb.onSample?.(this.step, this);
+      }
+      if (issues.length > 0) {
+        const r = await this.handleHealth(issues, cb);
+        if (r.stop) {
+          await cb.onCheckpoint?.(this.step, this);
+          return { stopped: 'health', event: r.event };
+        }
+        if (r.rolledBack) continue;
+      }
       const stop = cb.shouldStop?.() ?? false;
       if (this.step % checkpointEvery === 0 || last || stop) await cb.onCheckpoint?.(this.step, this);
-      if (stop) break;
+      if (stop) return { stopped: 'request', event: null };
     }
+    return { stopped: null, event: null };
+  }
+
+  /** The collapse check on the first spreadCount fixed-noise samples (cheap: at most 256 of them, capped by size). */
+  private checkSamples(): HealthIssue | null {
+    if (this.monitor.realSpread === null) return null;
+    const { latentDim } = this.config.model;
+    const fake = generate(this.samplingGenerator, this.fixedNoise.subarray(0, this.spreadCount * latentDim), latentDim);
+    return this.monitor.observeSamples(this.step, fake, this.spreadCount, fake.length / this.spreadCount);
+  }
+
+  private async handleHealth(issues: HealthIssue[], cb: TrainCallbacks): Promise<{ stop: boolean; rolledBack: boolean; event: HealthEvent | null }> {
+    const { onCollapse, maxRollbacks, rollbackLrFactor } = this.config.train;
+    const record = this.healthRecord;
+    const emit = async (event: HealthEvent) => {
+      record.events.push(event);
+      await cb.onHealth?.(event, this);
+    };
+    const issue = issues[0]!;
+    if (onCollapse === 'warn') {
+      if (issue.kind === 'diverged') {
+        throw new ForgerError('E_DIVERGED', `${issue.message}; lower the learning rates (--lr-g, --lr-d), or train with --on-collapse rollback`);
+      }
+      for (const i of issues) await emit({ ...i, action: 'warn' });
+      return { stop: false, rolledBack: false, event: null };
+    }
+    let why = '';
+    if (onCollapse === 'rollback') {
+      if (record.rollbacks >= maxRollbacks) why = `; ${maxRollbacks} rollback${maxRollbacks === 1 ? '' : 's'} already made (--max-rollbacks)`;
+      else if (!cb.rollback) why = '; no checkpoints to roll back to';
+      else {
+        const to = await cb.rollback(this);
+        if (to === null) why = '; no healthy checkpoint to roll back to';
+        else {
+          // The checkpoint brought back its own health record: this one goes on.
+          this.healthRecord = record;
+          record.rollbacks += 1;
+          record.lrScale *= rollbackLrFactor;
+          this.applyLearningRates();
+          const { lrG, lrD } = this.config.train;
+          await emit({
+            ...issue,
+            message:
+              `${issues.map((i) => i.message).join('; ')}; rolled back to step ${to} (rollback ${record.rollbacks} of ${maxRollbacks}), ` +
+              `learning rates x${fmtNum(rollbackLrFactor)}: lrG ${fmtNum(lrG * record.lrScale)}, lrD ${fmtNum(lrD * record.lrScale)}`,
+            action: 'rollback',
+            rolledBackTo: to,
+            lrScale: record.lrScale,
+          });
+          // Persist the lower learning rates and the rollback count at once.
+          await cb.onCheckpoint?.(this.step, this);
+          return { stop: false, rolledBack: true, event: null };
+        }
+      }
+    }
+    const where = issue.kind === 'diverged' ? '; stopping without a checkpoint of the broken weights' : '; stopping after a checkpoint';
+    const event: HealthEvent = { ...issue, message: `${issues.map((i) => i.message).join('; ')}${why}${where}`, action: 'stop' };
+    await emit(event);
+    return { stop: true, rolledBack: false, event };
+  }
+
+  /** Adam's learning rates: the config's, times what rollbacks left. */
+  private applyLearningRates(): void {
+    const { lrG, lrD } = this.config.train;
+    this.optG.opts.learningRate = lrG * this.healthRecord.lrScale;
+    this.optD.opts.learningRate = lrD * this.healthRecord.lrScale;
+  }
+
+  /** Health so far: detector state, events, rollbacks, learning-rate scale, and whether all is well now. */
+  get health(): HealthState {
+    return { monitor: { ...this.monitor.state }, ...this.healthRecord, events: [...this.healthRecord.events], healthy: this.monitor.healthy };
   }
 
   /** The generator samples come from: the moving average when enabled, else G. */
@@ -227,6 +368,7 @@ export class GanRun {
       data: this.data.getState(),
       history: this.history,
       elapsed: this.elapsed,
+      health: this.health,
     };
   }
 
@@ -249,6 +391,10 @@ export class GanRun {
     this.data.setState(state.data);
     this.optG.setState(optimizers.g);
     this.optD.setState(optimizers.d);
+    const health = state.health ?? initialHealthState();
+    this.monitor.state = { ...health.monitor };
+    this.healthRecord = { events: [...health.events], rollbacks: health.rollbacks, lrScale: health.lrScale };
+    this.applyLearningRates();
   }
 
   dispose(): void {

@@ -13,11 +13,14 @@ test('README library example: train, sample, save, reload', async () => {
   const config = resolveConfig({ train: { steps: 200 } }, 'toy-ring8');
   const run = new GanRun(config, await loadRealData(config));
   const logged: number[] = [];
+  const health: string[] = [];
   await run.train({
     onStep: (r) => {
       if (r.step % 50 === 0) logged.push(r.step);
     },
+    onHealth: (event) => void health.push(event.message),
   });
+  assert.deepEqual(health, [], 'a healthy run of the preset reports nothing');
   const points = sample(run.samplingGenerator, config.model, 1000, new Rng(7));
   await saveCheckpoint(join(dir, 'my-ring'), run);
   assert.deepEqual(logged, [50, 100, 150, 200]);

@@ -123,7 +123,7 @@ describe('train', () => {
     assert.match(r.err, /truncated|expected|short/i);
     r = await cli('train', '--resume', join(root, 'img'), '--latent-dim', '50', '--backend', 'cpu');
     assert.equal(r.code, 1);
-    assert.match(r.err, /trained with model\.latentDim 8, not 50/);
+    assert.match(r.err, /--latent-dim 50 cannot change on resume: .* was trained with --latent-dim 8/);
     r = await cli('train', '--resume', join(root, 'img'), '--preset', 'toy-ring8');
     assert.match(r.err, /is a mnist-mlp run, not toy-ring8/);
   });

@@ -75,6 +75,12 @@ export const CONFIG_FLAGS: FlagSpec[] = [
   { flag: 'log-every', paths: ['train.logEvery'], kind: 'int', help: 'log line every N steps (not on a terminal)' },
   { flag: 'keep', paths: ['train.keepCheckpoints'], kind: 'int', help: 'checkpoints to keep' },
   { flag: 'grid-size', paths: ['train.gridSize'], kind: 'int', help: 'images in the progress grid' },
+  { flag: 'on-collapse', paths: ['train.onCollapse'], kind: 'str', metavar: 'ACTION', help: 'on divergence or collapse: warn | rollback (healthy checkpoint, lower lr) | stop (exit 3)' },
+  { flag: 'd-wins-steps', paths: ['train.dWinsSteps'], kind: 'int', help: 'D wins after N steps in a row near perfect separation (default 200; 0 = off)' },
+  { flag: 'd-wins-gap', paths: ['train.dWinsGap'], kind: 'num', help: 'D(x) - D(G(z)) counted as D winning, as a fraction of its largest value (default 0.98)' },
+  { flag: 'collapse-ratio', paths: ['train.collapseRatio'], kind: 'num', help: 'collapse: fixed-noise spread below X times a real batch\'s (default 0.2; 0 = off)' },
+  { flag: 'max-rollbacks', paths: ['train.maxRollbacks'], kind: 'int', help: 'rollback: at most N in a run, then stop (default 3)' },
+  { flag: 'rollback-lr-factor', paths: ['train.rollbackLrFactor'], kind: 'num', help: 'rollback: multiply both learning rates by X (default 0.5)' },
 ];
 
 export function parseValue(flag: string, kind: Kind, raw: string): unknown {

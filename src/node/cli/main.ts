@@ -17,7 +17,9 @@ commands:
   info RUN [--json]                    architecture, config and progress of a run
   presets                              list the presets
 
-Run forger <command> --help for a command's options.`;
+Run forger <command> --help for a command's options.
+Exit status: 0 done, 1 data/checkpoint/I/O error or divergence, 2 usage or config error,
+3 stopped by the health check (train --on-collapse), 130 stopped by Ctrl-C.`;
 
 export interface Io {
   out(s: string): void;
@@ -36,11 +38,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   presets: async () => (await import('./train.ts')).presetsCommand,
 };
 
-/** Turn "train.steps 0 is invalid" into "--steps 0 is invalid" where a flag exists. */
+/**
+ * Turn "train.steps 0 is invalid" into "--steps 0 is invalid" where a flag exists (the key
+ * everywhere in the message: "model.spectralNorm "d" cannot change on resume: ... trained
+ * with model.spectralNorm "off"" names the flag both times).
+ */
 function userMessage(msg: string): string {
   const m = /^([a-zA-Z]+\.[a-zA-Z.]+) /.exec(msg);
   const flag = m ? flagNameFor(m[1]!) : null;
-  return flag ? `${flag}${msg.slice(m![1]!.length)}` : msg;
+  return flag ? msg.split(`${m![1]!} `).join(`${flag} `) : msg;
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {

@@ -11,13 +11,17 @@ import type { Io } from './main.ts';
 import { parse } from './parse.ts';
 import { Progress } from './progress.ts';
 
+/** The exit status of a run the health check stopped (--on-collapse stop, or no rollback left). */
+export const EXIT_UNHEALTHY = 3;
+
 const METAVAR = { int: 'N', num: 'X', str: 'NAME', list: 'A,B', onoff: 'on|off', layer: 'N|NAME' } as const;
 
 const HELP = `usage: forger train [--preset NAME] [--config run.json] [options]
 
 Trains a GAN and writes runs/<preset>-<n>/ (or --out DIR): samples/*.png (fixed-noise grids,
 or real-vs-generated scatters for 2D data), charts/training.png, checkpoints/, config.json.
-Ctrl-C stops after saving a checkpoint; --resume DIR continues from the latest one.
+Ctrl-C stops after saving a checkpoint (exit 130); --resume DIR continues from the latest one.
+A run the health check stops (--on-collapse stop, or after --max-rollbacks) exits with 3.
 
   --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default ${DEFAULT_PRESET})
   --config FILE        JSON config (keys as in config.json), laid over the preset; flags win
@@ -98,7 +102,8 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
       runDir,
       resume: Boolean(resume),
       overrides: { ...user, preset },
-      logger: { info: (m) => io.err(`forger: ${m}\n`), warn: (m) => io.err(`forger: warning: ${m}\n`) },
+      // On a terminal the progress bar owns the current line: a warning (mid-run) starts a new one.
+      logger: { info: (m) => io.err(`forger: ${m}\n`), warn: (m) => io.err(`${io.isTTY ? '\n' : ''}forger: warning: ${m}\n`) },
       onStart: (resolved, startStep) => {
         io.out(`forger: run ${runDir}\n${describeConfig(resolved).map((l) => `  ${l}\n`).join('')}`);
         progress = new Progress({ total: resolved.train.steps, start: startStep, tty: io.isTTY, columns: process.stdout.columns, logEvery: resolved.train.logEvery, write: io.out });
@@ -108,6 +113,12 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     });
     (progress as Progress | null)?.end();
     const latest = result.checkpoint ? ` checkpoint ${result.checkpoint}` : '';
+    if (result.unhealthy) {
+      io.out(`forger: stopped at step ${result.step} by the health check (${result.unhealthy.kind});${latest}\n`);
+      io.out(`  samples ${join(runDir, 'samples', 'latest.png')}, charts ${join(runDir, 'charts', 'training.png')}\n`);
+      io.err(`forger train: stopped: ${result.unhealthy.message}\n`);
+      return EXIT_UNHEALTHY;
+    }
     io.out(`forger: ${result.stoppedEarly ? 'stopped' : 'done'} at step ${result.step};${latest}\n`);
     io.out(`  samples ${join(runDir, 'samples', 'latest.png')}, charts ${join(runDir, 'charts', 'training.png')}\n`);
     if (result.stoppedEarly) io.out(`  continue with: forger train --resume ${runDir}\n`);

@@ -8,7 +8,9 @@
  *     generator-train/                         with a moving average: the weights G trains (for resuming)
  *     discriminator/model.json, weights.bin
  *     optimizers.json + optimizers.bin         Adam step count, m and v of G and D
- *     state.json                               config, step, random streams, data position, history (written last)
+ *     state.json                               config, step, random streams, data position, history, health
+ *                                              (health.healthy false: written while a health issue was active,
+ *                                              so never a rollback target) (written last)
  *   <run>/latest.json                          {"step": 500, "dir": "checkpoints/step-000500"} (renamed into place last)
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -92,7 +94,7 @@ export async function saveCheckpoint(runDir: string, run: GanRun): Promise<strin
     await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state));
   });
   await writeFileAtomic(join(runDir, 'latest.json'), JSON.stringify({ step: run.step, dir: `checkpoints/${name}` }, null, 2) + '\n');
-  await pruneCheckpoints(runDir, run.config.train.keepCheckpoints);
+  await pruneCheckpoints(runDir, run.config.train.keepCheckpoints, run.health.healthy);
   return dir;
 }
 
@@ -104,9 +106,40 @@ async function listCheckpoints(runDir: string): Promise<string[]> {
   }
 }
 
-async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+/**
+ * Remove all but the newest `keep` checkpoints. When the newest is unhealthy, the newest healthy
+ * one is kept too (beyond `keep`), so a rollback always has somewhere to go.
+ */
+async function pruneCheckpoints(runDir: string, keep: number, newestHealthy: boolean): Promise<void> {
   const all = await listCheckpoints(runDir);
-  for (const n of all.slice(0, Math.max(0, all.length - keep))) await rm(join(runDir, 'checkpoints', n), { recursive: true, force: true });
+  let drop = all.slice(0, Math.max(0, all.length - keep));
+  if (!newestHealthy && drop.length > 0) {
+    const good = await findHealthyCheckpoint(runDir);
+    if (good) drop = drop.filter((n) => join(runDir, 'checkpoints', n) !== good.dir);
+  }
+  for (const n of drop) await rm(join(runDir, 'checkpoints', n), { recursive: true, force: true });
+}
+
+/** The newest complete checkpoint written while the run was healthy (older checkpoints without health records count as healthy). */
+export async function findHealthyCheckpoint(runDir: string): Promise<{ dir: string; state: CheckpointState } | null> {
+  for (const n of (await listCheckpoints(runDir)).reverse()) {
+    const dir = join(runDir, 'checkpoints', n);
+    let state: CheckpointState;
+    try {
+      state = await readCheckpointState(dir);
+    } catch {
+      continue; // incomplete or corrupt: not a place to go back to
+    }
+    if (state.health?.healthy !== false) return { dir, state };
+  }
+  return null;
+}
+
+/** Remove the checkpoints after `step` (a rollback abandons them; training will write those steps again). */
+export async function removeCheckpointsAfter(runDir: string, step: number): Promise<string[]> {
+  const gone = (await listCheckpoints(runDir)).filter((n) => Number(n.slice('step-'.length)) > step);
+  for (const n of gone) await rm(join(runDir, 'checkpoints', n), { recursive: true, force: true });
+  return gone;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,11 +1,11 @@
 /** Pictures of a run in progress: the fixed-noise grid (or 2D scatter) and the training curves. */
 import { join } from 'node:path';
-import { dataRange, isImageModel } from '../../core/config.ts';
+import { dataRange, isBceLoss, isImageModel, type LossName } from '../../core/config.ts';
 import { makeGrid, toUint8, type Image8 } from '../../core/image.ts';
 import { Rng } from '../../core/rng.ts';
 import { sampleToy, toyRange, type ToyName } from '../../core/toy2d.ts';
 import type { GanRun, HistoryRow } from '../../core/trainer.ts';
-import { chartPanel, lineChart, scatter } from '../io/plot.ts';
+import { chartPanel, lineChart, scatter, type LineChartOptions } from '../io/plot.ts';
 import { writePng } from '../io/png.ts';
 import { checkpointName } from './checkpoint.ts';
 
@@ -53,8 +53,31 @@ function smooth(y: number[], w: number): number[] {
   return out;
 }
 
+/**
+ * The D-output panel. For the BCE losses D(x) and D(G(z)) are mean probabilities: a 0-1 axis
+ * with D's equilibrium 0.5 marked. For the others they are mean raw scores, on an axis fitted
+ * to the data: lsgan (targets 1 for reals, 0 for fakes) has its optimal D at
+ * p_data / (p_data + p_g) (Mao et al. 2017, a = 0, b = 1), 0.5 again once G matches the data,
+ * so the line stays; hinge and wgan-gp have no such value (with p_g = p_data any hinge score in
+ * [-1, 1] is optimal, and a critic's scores are defined up to a constant), so no line.
+ */
+export function dOutputChart(history: HistoryRow[], loss: LossName, note = ''): LineChartOptions {
+  const x = history.map((r) => r.step);
+  const w = Math.max(1, Math.round(history.length / 100));
+  const series = [
+    { name: 'D(x)', x, y: smooth(history.map((r) => r.dReal), w) },
+    { name: 'D(G(z))', x, y: smooth(history.map((r) => r.dFake), w) },
+  ];
+  if (isBceLoss(loss)) {
+    return { title: `D(x) and D(G(z))${note}`, series, yRange: [0, 1], hLines: [{ y: 0.5, label: 'D cannot tell' }], xLabel: 'step' };
+  }
+  const title = `D(x), D(G(z)): raw scores (${loss})${note}`;
+  if (loss === 'lsgan') return { title, series, hLines: [{ y: 0.5, label: 'D cannot tell (lsgan optimum)' }], xLabel: 'step' };
+  return { title, series, xLabel: 'step' };
+}
+
 /** Losses and D outputs against step. */
-export function trainingCharts(history: HistoryRow[], title: string): Image8 {
+export function trainingCharts(history: HistoryRow[], title: string, loss: LossName = 'non-saturating'): Image8 {
   const x = history.map((r) => r.step);
   const w = Math.max(1, Math.round(history.length / 100));
   const s = (k: keyof HistoryRow) => smooth(history.map((r) => r[k]), w);
@@ -68,16 +91,7 @@ export function trainingCharts(history: HistoryRow[], title: string): Image8 {
       ],
       xLabel: 'step',
     }),
-    lineChart({
-      title: `D(x) and D(G(z))${note}`,
-      series: [
-        { name: 'D(x)', x, y: s('dReal') },
-        { name: 'D(G(z))', x, y: s('dFake') },
-      ],
-      yRange: [0, 1],
-      hLines: [{ y: 0.5, label: 'D cannot tell' }],
-      xLabel: 'step',
-    }),
+    lineChart(dOutputChart(history, loss, note)),
   ]);
 }
 
@@ -86,5 +100,5 @@ export async function writeProgressImages(runDir: string, run: GanRun, step: num
   const img = isImageModel(run.config.model) ? sampleGrid(run) : pointScatter(run, step);
   await writePng(join(runDir, 'samples', `${checkpointName(step)}.png`), img);
   await writePng(join(runDir, 'samples', 'latest.png'), img);
-  if (run.history.length > 0) await writePng(join(runDir, 'charts', 'training.png'), trainingCharts(run.history, run.config.preset));
+  if (run.history.length > 0) await writePng(join(runDir, 'charts', 'training.png'), trainingCharts(run.history, run.config.preset, run.config.train.loss));
 }

@@ -94,8 +94,57 @@ test('a new run refuses a directory that holds a run; resume refuses a changed m
   await assert.rejects(trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir }), (e: unknown) => e instanceof ForgerError && /already holds a run/.test(e.message));
   await assert.rejects(
     trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir, resume: true, overrides: { model: { latentDim: 9 } } }),
-    (e: unknown) => e instanceof ForgerError && e.code === 'E_CHECKPOINT' && /trained with model\.latentDim 8, not 9/.test(e.message),
+    (e: unknown) => e instanceof ForgerError && e.code === 'E_CHECKPOINT' && /^model\.latentDim 9 cannot change on resume: .*\/a was trained with model\.latentDim 8; drop that option/.test(e.message),
   );
+});
+
+test('resume refuses a change of spectral norm or minibatch layer in one line, also for runs saved before those keys existed', async () => {
+  const runDir = join(root, 'arch');
+  await trainRun({ config: resolveConfig({ ...small, train: { ...small.train, steps: 1 } }, 'mnist-mlp'), runDir });
+  const resume = (model: UserConfig['model']) => trainRun({ config: resolveConfig(small, 'mnist-mlp'), runDir, resume: true, overrides: { model, train: { steps: 2 } } });
+  const cases: [UserConfig['model'], RegExp][] = [
+    [{ spectralNorm: 'd' }, /^model\.spectralNorm "d" cannot change on resume: \S+ was trained with model\.spectralNorm "off"; /],
+    [{ minibatch: 'stddev' }, /^model\.minibatch "stddev" cannot change on resume: \S+ was trained with model\.minibatch "off"; /],
+    [{ minibatch: 'discrimination', minibatchKernels: 7 }, /^model\.minibatch "discrimination" cannot change/],
+    [{ minibatchKernels: 7 }, /^model\.minibatchKernels 7 cannot change on resume: \S+ was trained with model\.minibatchKernels 50; /],
+  ];
+  const oneLine = (re: RegExp) => (e: unknown) => e instanceof ForgerError && e.code === 'E_CHECKPOINT' && re.test(e.message) && !e.message.includes('\n');
+  for (const [model, re] of cases) await assert.rejects(resume(model), oneLine(re));
+  // A checkpoint from before spectral norm and minibatch layers: its config lacks the keys.
+  const { writeFile } = await import('node:fs/promises');
+  for (const file of [join(runDir, 'checkpoints', 'step-000001', 'state.json'), join(runDir, 'config.json')]) {
+    const j = JSON.parse(await readFile(file, 'utf8'));
+    const m = j.config?.model ?? j.model;
+    for (const k of ['spectralNorm', 'minibatch', 'minibatchKernels', 'minibatchDims', 'minibatchGroup']) delete m[k];
+    await writeFile(file, JSON.stringify(j));
+  }
+  await assert.rejects(resume({ spectralNorm: 'both' }), oneLine(/^model\.spectralNorm "both" cannot change on resume: \S+ was trained with model\.spectralNorm "off"; /));
+  await assert.rejects(resume({ minibatch: 'stddev' }), oneLine(/^model\.minibatch "stddev" cannot change/));
+  assert.equal((await resume({})).step, 2, 'without the options it resumes');
+});
+
+test('describeConfig names every option that is on', () => {
+  const plain = describeConfig(resolveConfig({}, 'mnist-mlp')).join('\n');
+  for (const word of ['spectral', 'minibatch', 'penalty', 'smoothing', 'moving average', 'roll back']) assert.doesNotMatch(plain, new RegExp(word), word);
+  assert.match(plain, /health checks NaN\/Inf, D wins \(D\(x\) - D\(G\(z\)\) >= 0\.98 for 200 steps\), collapse \(fixed-noise spread < 0\.2 of real, every 250 steps\): on a problem, warn$/);
+  const rich = describeConfig(
+    resolveConfig(
+      {
+        model: { dBatchNorm: false, spectralNorm: 'd', minibatch: 'discrimination', minibatchKernels: 20, minibatchDims: 3 },
+        train: { loss: 'wgan-gp', gpWeight: 5, r1Weight: 0.5, emaDecay: 0.999, onCollapse: 'rollback', rollbackLrFactor: 0.3, maxRollbacks: 2 },
+      },
+      'mnist-dcgan',
+    ),
+  ).join('\n');
+  assert.match(rich, /, spectral norm in D, minibatch discrimination \(20 kernels of dim 3\)\n/);
+  assert.match(rich, /loss wgan-gp \(gradient penalty weight 5, R1 penalty gamma 0\.5\),/);
+  assert.match(rich, /samples from G's moving average \(decay 0\.999\)/);
+  // wgan-gp has no largest gap: no D-wins check
+  assert.match(rich, /health checks NaN\/Inf, collapse .*: on a problem, roll back to the newest healthy checkpoint with learning rates x0\.3, at most 2 times, then stop$/);
+  const more = describeConfig(resolveConfig({ model: { spectralNorm: 'both', minibatch: 'stddev', minibatchGroup: 8 }, train: { labelSmoothing: 0.1, onCollapse: 'stop', collapseRatio: 0, dWinsSteps: 50 } }, 'mnist-dcgan')).join('\n');
+  assert.match(more, /, spectral norm in D and G, minibatch stddev \(group 8\)\n/);
+  assert.match(more, /loss non-saturating \(label smoothing 0\.1\),/);
+  assert.match(more, /health checks NaN\/Inf, D wins \(D\(x\) - D\(G\(z\)\) >= 0\.882 for 50 steps\): on a problem, stop$/);
 });
 
 test('stopping early saves a checkpoint at the stop step', async () => {
@@ -183,5 +232,5 @@ test('describeConfig names the lr schedule, R1 and packing when on, and not when
   const plain = text(resolveConfig({}, 'mnist-dcgan'));
   for (const s of ['lr decay', 'R1', 'packs']) assert.ok(!plain.includes(s), `${s} in ${plain}`);
   const ring = text(resolveConfig({ model: { pack: 4 } }, 'toy-ring8'));
-  for (const s of ['linear lr decay to 0', 'R1 gamma 0.1', 'D judges packs of 4 (PacGAN)']) assert.ok(ring.includes(s), `${s} not in ${ring}`);
+  for (const s of ['linear lr decay to 0', 'R1 penalty gamma 0.1', 'D judges packs of 4 (PacGAN)']) assert.ok(ring.includes(s), `${s} not in ${ring}`);
 });
