@@ -262,8 +262,11 @@ export class GanRun {
   /** The collapse check on the first spreadCount fixed-noise samples (cheap: at most 256 of them, capped by size). */
   private checkSamples(): HealthIssue | null {
     if (this.monitor.realSpread === null) return null;
-    const { latentDim } = this.config.model;
-    const fake = generate(this.samplingGenerator, this.fixedNoise.subarray(0, this.spreadCount * latentDim), latentDim);
+    const m = this.config.model;
+    const z = this.fixedNoise.subarray(0, this.spreadCount * m.latentDim);
+    // a conditional G gets the classes in turn, so the spread is over classes as in a real batch
+    const labels = isConditional(m) ? Int32Array.from({ length: this.spreadCount }, (_, i) => i % m.numClasses) : null;
+    const fake = labels ? generate(this.samplingGenerator, z, m.latentDim, { labels }) : generate(this.samplingGenerator, z, m.latentDim);
     return this.monitor.observeSamples(this.step, fake, this.spreadCount, fake.length / this.spreadCount);
   }
 
